@@ -1,0 +1,31 @@
+# Cinrella. Quick start: `make run`, `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3 || command -v python)
+# uv from PATH, or bootstrapped into .uv-bootstrap/ with pip on a machine that lacks it.
+UV := $(shell command -v uv 2>/dev/null || echo .uv-bootstrap/bin/uv)
+RUN := $(UV) run --frozen
+
+.PHONY: install run test lint bench policy-report clean-db
+
+$(UV):
+	$(PYTHON) -m venv .uv-bootstrap && .uv-bootstrap/bin/pip install --quiet uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+run: install
+	$(RUN) python bin/devrun.py
+
+test: install
+	$(RUN) pytest
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) python manage.py makemigrations --check --dry-run
+
+bench: install
+	$(RUN) python bin/bench.py
+
+clean-db:
+	rm -rf .pgdata .pgdata.lock

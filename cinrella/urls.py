@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path
+
+from cinrella import auth_views, views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("staff/login/", auth_views.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/otp/", auth_views.otp_step, name="staff-otp"),
+    path("staff/logout/", auth_views.staff_logout, name="staff-logout"),
+    path("staff/", views.staff_home, name="staff-home"),
+    path("book/", views.portal_home, name="portal-home"),
+    path("admin/", admin.site.urls),
+]
