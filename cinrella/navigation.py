@@ -23,13 +23,19 @@ NAV_ITEMS = [
 ]
 
 
+def all_nav_items() -> list[NavItem]:
+    from cinrella.app_hooks import collect
+
+    return NAV_ITEMS + [item for item in collect("navigation", "NAV_ITEMS") if item not in NAV_ITEMS]
+
+
 def staff_navigation(request):
     user = getattr(request, "user", None)
     if not request.path.startswith("/staff/") or not user or not user.is_authenticated:
         return []
     roles = roles_of(user)
     items = []
-    for item in NAV_ITEMS:
+    for item in all_nav_items():
         if user.is_superuser or roles & item.roles:
             try:
                 url = reverse(item.url_name)

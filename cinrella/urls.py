@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from cinrella import auth_views, views
 
@@ -12,4 +12,11 @@ urlpatterns = [
     path("staff/", views.staff_home, name="staff-home"),
     path("book/", views.portal_home, name="portal-home"),
     path("admin/", admin.site.urls),
+    # Each app declares its own full paths (/staff/…, /book/…, /webhooks/…, /privacy/…).
+    path("", include("patients.urls")),
+    path("", include("appointments.urls")),
+    path("", include("consents.urls")),
+    path("", include("messaging.urls")),
+    path("", include("payments.urls")),
+    path("", include("privacy.urls")),
 ]

@@ -7,6 +7,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.models import Location
+from cinrella.app_hooks import app_modules
 from cinrella.demo import DEMO_LOCATION, DEMO_USERS
 
 
@@ -52,10 +53,10 @@ class Command(BaseCommand):
         )
 
     def _extend_demo(self):
-        """Other apps' demo data (services, providers, patients…) hooks in here as they land."""
-        from cinrella.demo_extensions import run_all
-
-        run_all(self.stdout)
+        """Each app's `demo.load(stdout)` adds its part of the demo clinic (see cinrella.app_hooks)."""
+        for module in app_modules("demo"):
+            if module.__name__ != "cinrella.demo":
+                module.load(self.stdout)
 
     @staticmethod
     def credentials_table() -> str:
