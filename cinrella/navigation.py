@@ -33,6 +33,8 @@ def staff_navigation(request):
     user = getattr(request, "user", None)
     if not request.path.startswith("/staff/") or not user or not user.is_authenticated:
         return []
+    if not getattr(user, "is_verified", lambda: False)():  # no navigation before the second factor
+        return []
     roles = roles_of(user)
     items = []
     for item in all_nav_items():
