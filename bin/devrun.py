@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cinrella.settings")
 
+from cinrella.demo import credentials_table  # noqa: E402  (plain data, no Django setup needed)
+
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 
@@ -32,31 +34,28 @@ def main() -> int:
     manage("migrate", "--no-input", "-v", "0")
     manage("seed_demo", "--quiet-credentials")
 
-    children = [
-        subprocess.Popen([sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"], cwd=ROOT),
-        subprocess.Popen([sys.executable, "manage.py", "db_worker"], cwd=ROOT),
-        subprocess.Popen([sys.executable, "manage.py", "run_periodic"], cwd=ROOT),
-    ]
-    time.sleep(1.5)
-    from cinrella.management.commands.seed_demo import Command as SeedDemo
-
-    print(f"\nCinrella is running: http://{HOST}:{PORT}/staff/  (patient portal: http://{HOST}:{PORT}/book/)")
-    print(SeedDemo.credentials_table())
-    print("Current 6-digit code for a demo user: uv run python manage.py demo_totp manager")
-    print("Press Ctrl-C to stop everything.\n")
+    children: list[subprocess.Popen] = []
 
     def stop(*_):
+        # Each child leads its own process group (runserver's autoreloader has a child of its own).
         for child in children:
             if child.poll() is None:
-                child.terminate()
+                os.killpg(child.pid, signal.SIGTERM)
         for child in children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
+        for command in (["runserver", f"{HOST}:{PORT}"], ["db_worker"], ["run_periodic"]):
+            children.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, start_new_session=True))
+        time.sleep(2)
+        print(f"\nCinrella is running: http://{HOST}:{PORT}/staff/  (patient portal: http://{HOST}:{PORT}/book/)")
+        print(credentials_table())
+        print("Current 6-digit code for a demo user: uv run python manage.py demo_totp manager")
+        print("Press Ctrl-C to stop everything.\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A process stopped unexpectedly; shutting down.", file=sys.stderr)

@@ -34,3 +34,12 @@ DEMO_LOCATION = {
     "phone": "(858) 256-0289",
     "time_zone": "America/Los_Angeles",
 }
+
+
+def credentials_table() -> str:
+    lines = ["", "Demo sign-in (staff: /staff/, admin: /admin/):", ""]
+    lines.append(f"  {'username':<11}{'role':<12}{'password':<22}TOTP secret (or: manage.py demo_totp USER)")
+    for d in DEMO_USERS:
+        role = d.role.value if d.role else "superuser"
+        lines.append(f"  {d.username:<11}{role:<12}{d.password:<22}{d.totp_b32}")
+    return "\n".join(lines) + "\n"

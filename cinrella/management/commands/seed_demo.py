@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.models import Location
 from cinrella.app_hooks import app_modules
-from cinrella.demo import DEMO_LOCATION, DEMO_USERS
+from cinrella.demo import DEMO_LOCATION, DEMO_USERS, credentials_table
 
 
 def totp_hex_key(b32: str) -> str:
@@ -30,7 +30,7 @@ class Command(BaseCommand):
             self._ensure_user(demo)
         self._extend_demo()
         if not options["quiet_credentials"]:
-            self.stdout.write(self.credentials_table())
+            self.stdout.write(credentials_table())
 
     def _ensure_user(self, demo):
         user, created = User.objects.get_or_create(
@@ -57,12 +57,3 @@ class Command(BaseCommand):
         for module in app_modules("demo"):
             if module.__name__ != "cinrella.demo":
                 module.load(self.stdout)
-
-    @staticmethod
-    def credentials_table() -> str:
-        lines = ["", "Demo sign-in (staff: /staff/, admin: /admin/):", ""]
-        lines.append(f"  {'username':<11}{'role':<12}{'password':<22}TOTP secret (or: manage.py demo_totp USER)")
-        for d in DEMO_USERS:
-            role = d.role.value if d.role else "superuser"
-            lines.append(f"  {d.username:<11}{role:<12}{d.password:<22}{d.totp_b32}")
-        return "\n".join(lines) + "\n"
