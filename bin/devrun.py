@@ -48,6 +48,8 @@ def main() -> int:
                 os.killpg(child.pid, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    # Ctrl-C must stop everything even when started from a shell that ignores SIGINT for us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for command in (["runserver", f"{HOST}:{PORT}"], ["db_worker"], ["run_periodic"]):
             children.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, start_new_session=True))

@@ -8,7 +8,7 @@ class CinrellaConfig(AppConfig):
     default = True
 
     def ready(self):
-        from cinrella import security_log  # noqa: F401  (connects the sign-in signals)
+        from cinrella import role_permissions, security_log  # noqa: F401  (connect their signals)
 
 
 class CinrellaAdminConfig(admin_apps.AdminConfig):

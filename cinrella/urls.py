@@ -4,6 +4,7 @@ from django.urls import include, path
 from cinrella import auth_views, views
 
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("staff/login/", auth_views.StaffLoginView.as_view(), name="staff-login"),

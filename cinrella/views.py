@@ -3,9 +3,15 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page says; resolved per request (manifest storage).
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 @login_required

@@ -57,3 +57,17 @@ def test_anonymous_staff_page_redirects_to_sign_in(client):
     response = client.get("/staff/")
     assert response.status_code == 302
     assert response["Location"].startswith("/staff/login/")
+
+
+def test_manager_role_gets_admin_permissions_for_configuration_only():
+    from django.contrib.auth.models import Group
+
+    from cinrella.role_permissions import sync_role_permissions
+
+    sync_role_permissions()
+    manager = set(Group.objects.get(name="manager").permissions.values_list("codename", flat=True))
+    front_desk = Group.objects.get(name="front_desk").permissions.count()
+
+    assert {"change_location", "change_service", "change_recipient", "view_disclosure"} <= manager
+    assert "delete_disclosure" not in manager
+    assert front_desk == 0
