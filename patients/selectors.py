@@ -54,3 +54,10 @@ def returning_patient(*, date_of_birth: dt.date, email: str = "", phone: str = "
     if digest:
         return Patient.objects.filter(dob_bidx=dob, phone_bidx=digest).order_by("pk").first()
     return None
+
+
+def patient_has_photo_consent(patient: Patient) -> bool:
+    """The single gate for photo uploads (§2B "with consent"). Until the consents app provides
+    the signed photo consent record, it reads the patient's stand-in flag; the consents app
+    replaces this function's body and nothing else needs to change."""
+    return bool(patient.photo_consent_on_file)
