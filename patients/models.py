@@ -8,6 +8,7 @@ from django.db import models
 
 from cinrella import crypto
 from cinrella.crypto import EncryptedCharField, EncryptedDateField, EncryptedEmailField, EncryptedTextField
+from privacy.models import no_truncate_trigger
 
 BLIND_INDEX_FIELDS = ("phone_bidx", "email_bidx", "dob_bidx", "name_bidx")
 
@@ -22,6 +23,8 @@ def tracked():
         pghistory.UpdateEvent(),
         pghistory.DeleteEvent(),
         append_only=True,
+        # Row triggers do not see TRUNCATE: refuse it with a statement trigger.
+        meta={"triggers": [no_truncate_trigger()]},
     )
 
 
