@@ -129,3 +129,22 @@ def test_access_log_rejects_truncate():
     # for "pending trigger events" before our trigger runs, and the test would prove nothing.
     with pytest.raises(DatabaseError, match="TRUNCATE refused"), transaction.atomic(), connection.cursor() as c:
         c.execute("TRUNCATE privacy_accesslog")
+
+
+def test_history_context_cannot_be_deleted_or_rewritten(staff_client):
+    from pghistory.models import Context
+
+    client = staff_client("front_desk")
+    patient = PatientFactory()
+    client.post(
+        f"/staff/patients/{patient.pk}/edit/",
+        {"first_name": "X", "last_name": "Y", "date_of_birth": "1988-03-14", "preferred_language": "en"},
+    )
+    context = Context.objects.get(metadata__user=client.user.pk)
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Context.objects.filter(pk=context.pk).update(metadata={"user": 1})
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Context.objects.filter(pk=context.pk).delete()
+    Context.objects.filter(pk=context.pk).update(metadata={**context.metadata, "extra": "ok"})  # may grow
+    assert Context.objects.get(pk=context.pk).metadata["user"] == client.user.pk
