@@ -105,6 +105,20 @@ def search_patients(text: str) -> tuple[str, QuerySet[Patient]]:
     return kind, qs.order_by("pk")
 
 
+# What a result row shows (name, DOB, masked phone): decrypting only these keeps a search fast.
+RESULT_FIELDS = ("pk", "first_name", "last_name", "date_of_birth", "mobile_phone")
+SEARCH_LIMIT = 25
+
+
+def search_results(text: str, limit: int = SEARCH_LIMIT) -> tuple[str, list[dict], bool]:
+    """(kind, rows, more) for the staff search page: at most `limit` rows, and whether there were
+    more (then the page asks for more letters rather than listing hundreds of patients)."""
+    kind, qs = search_patients(text)
+    found = list(qs.only(*RESULT_FIELDS)[: limit + 1])
+    rows = [{"patient": p, "masked_phone": masked_phone(p.mobile_phone)} for p in found[:limit]]
+    return kind, rows, len(found) > limit
+
+
 def possible_duplicates(*, date_of_birth: dt.date | None, email: str = "", phone: str = "", exclude_pk=None):
     """Patients sharing the mobile phone, or the same email *and* date of birth."""
     from django.db.models import Q

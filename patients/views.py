@@ -68,7 +68,7 @@ def _writable_patient_fields(user) -> list[str]:
 @never_cache
 def patient_list(request):
     require(request.user, A.READ, C.IDENTITY)
-    paginator = Paginator(Patient.objects.order_by("-pk"), PAGE_SIZE)
+    paginator = Paginator(Patient.objects.only(*selectors.RESULT_FIELDS).order_by("-pk"), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = [
         {
@@ -91,12 +91,13 @@ def patient_list(request):
 def patient_search(request):
     """POST only for the query: what is typed (a phone, a name) never lands in a URL or log."""
     require(request.user, A.READ, C.IDENTITY)
-    results, kind = None, None
+    results, kind, more = None, None, False
     form = PatientSearchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        kind, qs = selectors.search_patients(form.cleaned_data["q"])
-        results = [{"patient": p, "masked_phone": selectors.masked_phone(p.mobile_phone)} for p in qs[:50]]
-    return render(request, "patients/search.html", {"search_form": form, "results": results, "kind": kind})
+        kind, results, more = selectors.search_results(form.cleaned_data["q"])
+    return render(
+        request, "patients/search.html", {"search_form": form, "results": results, "kind": kind, "more": more}
+    )
 
 
 def _duplicates_for(form, exclude_pk=None):
