@@ -1,13 +1,34 @@
+import uuid
+
+import pghistory
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from cinrella import crypto
-from cinrella.crypto import EncryptedCharField, EncryptedDateField, EncryptedEmailField
+from cinrella.crypto import EncryptedCharField, EncryptedDateField, EncryptedEmailField, EncryptedTextField
+from privacy.models import no_truncate_trigger
 
 BLIND_INDEX_FIELDS = ("phone_bidx", "email_bidx", "dob_bidx", "name_bidx")
 
 
+def tracked():
+    """Write history (§6, §7): PostgreSQL triggers copy every inserted, updated and deleted row into
+    an event table, so bulk `.update()` and raw SQL are captured too. The acting user and the
+    request path come from pghistory's context (HistoryMiddleware). Event tables are append-only:
+    UPDATE and DELETE on them fail in the database itself."""
+    return pghistory.track(
+        pghistory.InsertEvent(),
+        pghistory.UpdateEvent(),
+        pghistory.DeleteEvent(),
+        append_only=True,
+        # Row triggers do not see TRUNCATE: refuse it with a statement trigger.
+        meta={"triggers": [no_truncate_trigger()]},
+    )
+
+
+@tracked()
 class Patient(models.Model):
     """A patient. Identity and contact (policy §2A) are encrypted at rest; the *_bidx columns are
     keyed blind indexes (HMAC) that let staff find a patient without plaintext in the database."""
@@ -26,6 +47,9 @@ class Patient(models.Model):
     emergency_contact_phone = EncryptedCharField(max_length=20, blank=True)
     emergency_contact_relationship = EncryptedCharField(max_length=100, blank=True)
     preferred_language = models.CharField(max_length=16, default="en")
+    # Stand-in for the consents app's photo consent record (§2B "with consent"); read it only
+    # through patients.selectors.patient_has_photo_consent, which the consents app replaces.
+    photo_consent_on_file = models.BooleanField(default=False)
 
     phone_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
@@ -58,3 +82,116 @@ class Patient(models.Model):
         self.email_bidx = crypto.blind_index("email", crypto.normalise_email(self.email)) if self.email else ""
         self.dob_bidx = crypto.blind_index("dob", self.date_of_birth.isoformat()) if self.date_of_birth else ""
         self.name_bidx = crypto.name_prefix_digests(self.first_name, self.last_name)
+
+
+# --- health (§2B): encrypted at rest, readable only through privacy.access -----------------------
+
+
+@tracked()
+class IntakeVersion(models.Model):
+    """One submitted version of a patient's intake / medical history. Never edited in place: an
+    edit is a new version with the next number, so every earlier answer stays readable."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Entered by staff"
+        PORTAL = "portal", "Submitted by the patient"
+
+    class Pregnancy(models.TextChoices):
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        NO = "no", "Not pregnant or breastfeeding"
+        PREGNANT = "pregnant", "Pregnant"
+        BREASTFEEDING = "breastfeeding", "Breastfeeding"
+        UNSURE = "unsure", "Unsure / prefers not to say"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intake_versions")
+    version = models.PositiveIntegerField()
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    allergies = EncryptedTextField(blank=True)
+    medications = EncryptedTextField(blank=True)
+    conditions = EncryptedTextField(blank=True)
+    pregnancy_status = EncryptedCharField(max_length=20, choices=Pregnancy.choices, default=Pregnancy.UNSURE)
+    prior_aesthetic_treatments = EncryptedTextField(blank=True)
+    notes = EncryptedTextField(blank=True)
+
+    CONTENT_FIELDS = (
+        "allergies",
+        "medications",
+        "conditions",
+        "pregnancy_status",
+        "prior_aesthetic_treatments",
+        "notes",
+    )
+
+    class Meta:
+        ordering = ["patient", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "version"], name="intake_version_unique"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="intake_version_positive"),
+        ]
+
+    def __str__(self):
+        return f"Intake v{self.version} of patient #{self.patient_id}"
+
+
+@tracked()
+class TreatmentPreferences(models.Model):
+    """What the patient wants and how (areas, goals, comfort). One row per patient; every change is
+    kept by the write history."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="treatment_preferences")
+    goals = EncryptedTextField(blank=True)
+    areas_of_interest = EncryptedTextField(blank=True)
+    comfort_notes = EncryptedTextField(blank=True, help_text="Numbing, pain, anxiety, scheduling preferences")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Treatment preferences of patient #{self.patient_id}"
+
+
+@tracked()
+class ChartNote(models.Model):
+    """A clinical note written by a provider."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="chart_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    body = EncryptedTextField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Chart note #{self.pk} of patient #{self.patient_id}"
+
+
+@tracked()
+class PatientPhoto(models.Model):
+    """A before/after photo. The image itself is re-encoded (no EXIF), Fernet-encrypted and kept
+    under PRIVATE_MEDIA_ROOT; it is served only by an access-checked, logged view."""
+
+    class Kind(models.TextChoices):
+        BEFORE = "before", "Before"
+        AFTER = "after", "After"
+        PROGRESS = "progress", "Progress"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="photos")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BEFORE)
+    caption = EncryptedCharField(max_length=200, blank=True)
+    storage_name = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    byte_size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Photo #{self.pk} of patient #{self.patient_id}"

@@ -31,3 +31,19 @@ def staff_client(client):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_may_truncate_audit_tables():
+    """Transactional tests end with a flush (TRUNCATE of every table). Audit tables refuse
+    TRUNCATE unless `cinrella.allow_truncate` is set; set it for the flush's own transaction only."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL cinrella.allow_truncate = 'on'", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original

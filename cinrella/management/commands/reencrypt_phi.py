@@ -1,7 +1,13 @@
 """Re-encrypt every encrypted column with the newest key (the first of FIELD_ENCRYPTION_KEYS).
 
-Key rotation: prepend the new key, deploy, run this, then remove the old key."""
+Key rotation: prepend the new key, deploy, run this, then remove the old key.
 
+Append-only tables (history events, consent ledger, signatures) hold ciphertext too; retiring a
+key means re-encrypting them as well. This command is the one place that lifts their UPDATE guard,
+for its own statements only (pgtrigger.ignore sets a transaction-local flag), and it rewrites the
+same plaintext under the new key — never other values."""
+
+import pgtrigger
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -33,9 +39,23 @@ class Command(BaseCommand):
         for start in range(0, len(pks), BATCH):
             with transaction.atomic():
                 rows = model._base_manager.filter(pk__in=pks[start : start + BATCH]).only("pk", *fields)
-                for row in rows:
-                    # .update() writes through get_db_prep_save: encrypted again with the first key,
-                    # without save() side effects (timestamps, signals).
-                    model._base_manager.filter(pk=row.pk).update(**{f: getattr(row, f) for f in fields})
-                    count += 1
+                with pgtrigger.ignore(*guard_uris(model)):
+                    _rewrite(model, rows, fields)
+                count += len(rows)
         return count
+
+
+def guard_uris(model) -> list[str]:
+    """The model's UPDATE guards (append-only triggers), as pgtrigger URIs."""
+    return [
+        f"{model._meta.label}:{trigger.name}"
+        for trigger in getattr(model._meta, "triggers", [])
+        if "update" in str(getattr(trigger, "operation", "")).lower()
+    ]
+
+
+def _rewrite(model, rows, fields) -> None:
+    for row in rows:
+        # .update() writes through get_db_prep_save: encrypted again with the first key, without
+        # save() side effects (timestamps, signals).
+        model._base_manager.filter(pk=row.pk).update(**{f: getattr(row, f) for f in fields})

@@ -1,0 +1,42 @@
+"""pghistory keeps "who and from which page" in one shared table, pghistory_context, that its own
+upsert extends during a request. Event tables are append-only (pgtrigger.Protect); this makes the
+context rows they point to tamper-proof too: no DELETE, no TRUNCATE, and an UPDATE may only add
+keys to the metadata (what pghistory's nested contexts do), never change or drop existing ones."""
+
+from django.db import migrations
+
+FORWARD = """
+CREATE OR REPLACE FUNCTION cinrella_protect_history_context() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.id = OLD.id AND NEW.created_at = OLD.created_at AND NEW.metadata::jsonb @> OLD.metadata::jsonb THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'history context rows may only gain metadata';
+    END IF;
+    RAISE EXCEPTION 'history context is append-only: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER cinrella_context_append_only
+    BEFORE UPDATE OR DELETE ON pghistory_context
+    FOR EACH ROW EXECUTE FUNCTION cinrella_protect_history_context();
+CREATE TRIGGER cinrella_context_no_truncate
+    BEFORE TRUNCATE ON pghistory_context
+    FOR EACH STATEMENT EXECUTE FUNCTION cinrella_protect_history_context();
+"""
+
+REVERSE = """
+DROP TRIGGER IF EXISTS cinrella_context_append_only ON pghistory_context;
+DROP TRIGGER IF EXISTS cinrella_context_no_truncate ON pghistory_context;
+DROP FUNCTION IF EXISTS cinrella_protect_history_context();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("patients", "0002_health_and_history"),
+        ("pghistory", "0007_auto_20250421_0444"),
+    ]
+
+    operations = [migrations.RunSQL(FORWARD, REVERSE)]

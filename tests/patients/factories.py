@@ -1,0 +1,58 @@
+import datetime as dt
+
+import factory
+
+from patients.models import ChartNote, IntakeVersion, Patient, TreatmentPreferences
+from tests.factories import UserFactory
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    first_name = factory.Iterator(["María", "Jennifer", "Linh", "Aisha", "Olivia"])
+    last_name = factory.Sequence(lambda n: f"Testpatient{n}")
+    email = factory.Sequence(lambda n: f"patient{n}@example.com")
+    mobile_phone = factory.Sequence(lambda n: f"+1858555{n % 10000:04d}")
+    date_of_birth = dt.date(1988, 3, 14)
+    address_line1 = "3709 Convoy Street"
+    city = "San Diego"
+    state = "CA"
+    postal_code = "92111"
+    emergency_contact_name = "Rosa Emergency"
+    emergency_contact_phone = "+16195550100"
+    emergency_contact_relationship = "Sister"
+
+
+class IntakeVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IntakeVersion
+
+    patient = factory.SubFactory(PatientFactory)
+    version = factory.LazyAttribute(lambda o: o.patient.intake_versions.count() + 1)
+    allergies = "Lidocaine"
+    medications = "Isotretinoin"
+    conditions = "Rosacea"
+    pregnancy_status = IntakeVersion.Pregnancy.NO
+    prior_aesthetic_treatments = "Botox 2024"
+    notes = "Prefers afternoon visits"
+
+
+class TreatmentPreferencesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TreatmentPreferences
+
+    patient = factory.SubFactory(PatientFactory)
+    goals = "Soften forehead lines"
+    areas_of_interest = "Forehead"
+    comfort_notes = "Numbing cream please"
+    updated_by = factory.SubFactory(UserFactory)
+
+
+class ChartNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChartNote
+
+    patient = factory.SubFactory(PatientFactory)
+    author = factory.SubFactory(UserFactory, role="provider")
+    body = "Injected 20 units glabella; tolerated well."
