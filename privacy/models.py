@@ -48,3 +48,6 @@ class Disclosure(models.Model):
 
     def __str__(self):
         return f"Disclosure #{self.pk} to {self.recipient_id} ({self.purpose})"
+
+
+from privacy.models_rights import *  # noqa: E402, F403  (privacy models beyond the disclosure log)
