@@ -123,8 +123,24 @@ def _pdf():
     return pdf
 
 
+def _human(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dt.datetime):
+        from zoneinfo import ZoneInfo
+
+        return timezone.localtime(value, ZoneInfo(settings.CLINIC_TIME_ZONE)).strftime("%b %-d, %Y %-I:%M %p")
+    if isinstance(value, dt.date):
+        return value.strftime("%b %-d, %Y")
+    if isinstance(value, list | tuple):
+        return ", ".join(_human(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=_local)
+    return str(value)
+
+
 def _text(pdf, value) -> str:
-    text = "" if value is None else str(_local(value))
+    text = _human(value)
     if not pdf.unicode:
         text = text.encode("latin-1", "replace").decode("latin-1")
     return text
@@ -135,13 +151,12 @@ def _font(pdf, style="", size=10):
 
 
 def _write_record(pdf, record: dict):
-    for key, value in record.items():
-        if isinstance(value, dict | list):
-            value = json.dumps(value, ensure_ascii=False, default=_local)
-        _font(pdf, "B", 9)
-        pdf.multi_cell(0, 5, _text(pdf, key.replace("_", " ").capitalize()), new_x="LMARGIN", new_y="NEXT")
-        _font(pdf, "", 10)
-        pdf.multi_cell(0, 5, _text(pdf, value) or "—", new_x="LMARGIN", new_y="NEXT")
+    _font(pdf, "", 9)
+    with pdf.table(col_widths=(32, 68), first_row_as_headings=False, line_height=5, padding=1) as table:
+        for key, value in record.items():
+            row = table.row()
+            row.cell(_text(pdf, key.replace("_", " ").capitalize()))
+            row.cell(_text(pdf, value))
 
 
 def records_pdf(patient, built) -> bytes:
@@ -152,7 +167,7 @@ def records_pdf(patient, built) -> bytes:
     pdf.multi_cell(
         0,
         5,
-        _text(pdf, f"Patient #{patient.pk}. Prepared {_local(timezone.now())}. The same data is in records.json."),
+        _text(pdf, f"Patient #{patient.pk}. Prepared {_human(timezone.now())}. The same data is in records.json."),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -164,7 +179,7 @@ def records_pdf(patient, built) -> bytes:
         if section.note:
             _font(pdf, "", 10)
             pdf.multi_cell(0, 5, _text(pdf, section.note), new_x="LMARGIN", new_y="NEXT")
-        if not rows:
+        if not rows and not section.note:
             _font(pdf, "", 10)
             pdf.multi_cell(0, 5, "None on record.", new_x="LMARGIN", new_y="NEXT")
         for index, row in enumerate(rows):
@@ -174,7 +189,9 @@ def records_pdf(patient, built) -> bytes:
         if section.files:
             _font(pdf, "", 10)
             names = ", ".join(name for name, _ in section.files)
-            pdf.multi_cell(0, 5, _text(pdf, f"Files (in the ZIP under files/{spec.key}/): {names}"))
+            pdf.multi_cell(
+                0, 5, _text(pdf, f"Files (in the ZIP under files/{spec.key}/): {names}"), new_x="LMARGIN", new_y="NEXT"
+            )
     return bytes(pdf.output())
 
 
