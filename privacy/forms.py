@@ -98,3 +98,28 @@ class HoldForm(forms.Form):
 
 class LiftHoldForm(forms.Form):
     reason = forms.CharField(label="Why the hold is lifted", max_length=300)
+
+
+class GuardianConsentForm(forms.Form):
+    full_name = forms.CharField(label="Guardian's full name", max_length=200)
+    relationship = forms.CharField(label="Relationship to the patient", max_length=40)
+    email = forms.EmailField(label="Guardian's email (optional)", required=False)
+    mobile_phone = forms.CharField(label="Guardian's mobile (optional)", max_length=20, required=False)
+    method = forms.ChoiceField(
+        label="How consent was given", choices=[("in_person", "Signed in person"), ("written", "Written form")]
+    )
+    consent_text = forms.CharField(
+        label="Consent text the guardian signed",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial=(
+            "I am the parent or legal guardian of this patient. I consent to Cinrella Med Spa collecting and "
+            "using their information as described in the privacy policy, and to their treatment."
+        ),
+    )
+    confirm_identity = forms.BooleanField(label="I checked the guardian's identity and authority.")
+
+    def clean_mobile_phone(self):
+        raw = self.cleaned_data["mobile_phone"]
+        if raw and not crypto.normalise_phone(raw):
+            raise forms.ValidationError("Enter a valid mobile number.")
+        return crypto.normalise_phone(raw) if raw else ""

@@ -130,7 +130,6 @@ class RightsRequest(models.Model):
     class Kind(models.TextChoices):
         CORRECTION = "correction", "Correction of a field"
         DELETION = "deletion", "Deletion"
-        ACCESS = "access", "Access to records (staff-assisted)"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

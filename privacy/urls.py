@@ -27,5 +27,10 @@ urlpatterns = [
     path("staff/privacy/retention/runs/<int:pk>/", views_staff.run_detail, name="privacy-staff-run"),
     path("staff/privacy/holds/", views_staff.legal_holds, name="privacy-staff-holds"),
     path("staff/privacy/holds/<int:pk>/lift/", views_staff.lift_hold, name="privacy-staff-lift-hold"),
+    path(
+        "staff/privacy/patients/<int:patient_id>/guardian/",
+        views_staff.guardian_consent,
+        name="privacy-staff-guardian",
+    ),
     path("staff/privacy/disclosures.csv", views_staff.export_disclosures, name="privacy-staff-export-disclosures"),
 ]

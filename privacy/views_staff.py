@@ -19,6 +19,7 @@ from privacy import deletion, events, selectors, services
 from privacy.forms import (
     AssignForm,
     DenyForm,
+    GuardianConsentForm,
     HoldForm,
     LiftHoldForm,
     PatientIdForm,
@@ -30,16 +31,22 @@ from privacy.portal_auth import clinic_time_zone
 from privacy.services import CORRECTABLE_FIELDS
 
 
-def manager_required(view):
-    @functools.wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not (request.user.is_superuser or has_role(request.user, Role.MANAGER)):
-            raise PermissionDenied
-        with clinic_time_zone():
-            return view(request, *args, **kwargs)
+def roles_required(*roles):
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapper(request, *args, **kwargs):
+            if not (request.user.is_superuser or has_role(request.user, *roles)):
+                raise PermissionDenied
+            with clinic_time_zone():
+                return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+manager_required = roles_required(Role.MANAGER)
 
 
 def _error_text(error: ValidationError) -> str:
@@ -258,3 +265,42 @@ def _csv_safe(value: str) -> str:
 def run_detail(request, pk):
     run = get_object_or_404(RetentionRun, pk=pk)
     return render(request, "privacy/staff/run.html", {"run": run})
+
+
+@roles_required(Role.FRONT_DESK, Role.MANAGER)
+@require_http_methods(["GET", "POST"])
+def guardian_consent(request, patient_id):
+    """Front desk records a guardian and their consent for an under-18 patient (§11)."""
+    from privacy.minors import has_guardian_consent, is_minor
+
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = GuardianConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_guardian_consent(
+                patient=patient,
+                full_name=data["full_name"],
+                relationship=data["relationship"],
+                consent_text=data["consent_text"],
+                method=data["method"],
+                email=data["email"],
+                mobile_phone=data["mobile_phone"],
+                recorded_by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Guardian consent recorded. This patient may now be booked.")
+            return redirect("privacy-staff-guardian", patient_id=patient.pk)
+    return render(
+        request,
+        "privacy/staff/guardian.html",
+        {
+            "patient": patient,
+            "form": form,
+            "minor": is_minor(patient.date_of_birth),
+            "consented": has_guardian_consent(patient),
+            "consents": patient.guardian_consents.select_related("guardian", "recorded_by"),
+        },
+    )

@@ -254,7 +254,6 @@ class Migration(migrations.Migration):
                         choices=[
                             ("correction", "Correction of a field"),
                             ("deletion", "Deletion"),
-                            ("access", "Access to records (staff-assisted)"),
                         ],
                         max_length=16,
                     ),

@@ -116,3 +116,29 @@ def test_minor_is_refused_self_booking_and_booking_without_guardian_consent():
 
 def test_adult_needs_no_guardian():
     assert_booking_allowed(PatientFactory(date_of_birth=dt.date(1990, 1, 1)))
+
+
+def test_front_desk_records_a_guardian_consent_which_unblocks_booking(staff_client):
+    minor = PatientFactory(date_of_birth=dt.date(2012, 1, 1))
+    client = staff_client("front_desk")
+    url = f"/staff/privacy/patients/{minor.pk}/guardian/"
+    assert "no guardian consent" in client.get(url).text
+
+    incomplete = client.post(
+        url, {"full_name": "Maria Reyes", "relationship": "parent", "method": "in_person", "consent_text": "I consent."}
+    )
+    assert "This field is required" in incomplete.text  # identity check not confirmed
+    client.post(
+        url,
+        {
+            "full_name": "Maria Reyes",
+            "relationship": "parent",
+            "method": "in_person",
+            "consent_text": "I consent.",
+            "confirm_identity": "on",
+        },
+    )
+
+    assert "guardian consent on file" in client.get(url).text
+    assert_booking_allowed(minor)
+    assert staff_client("billing").get(url).status_code == 403
