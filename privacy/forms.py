@@ -82,9 +82,19 @@ class DenyForm(forms.Form):
 
 
 class RetentionRuleForm(forms.ModelForm):
+    """One row of the schedule table: its inputs belong to the row's <form id="rule-N">."""
+
     class Meta:
         model = RetentionRule
         fields = ["keep_days", "basis"]
+        widgets = {"basis": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["form"] = f"rule-{self.instance.pk}"
+        self.fields["keep_days"].widget.attrs["aria-label"] = "Keep (days)"
+        self.fields["basis"].widget.attrs["aria-label"] = "Why"
 
 
 class PatientIdForm(forms.Form):

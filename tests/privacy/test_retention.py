@@ -1,6 +1,7 @@
 """Retention (§9): dry run vs real run on a dataset spanning ages; legal holds block purges."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -183,6 +184,10 @@ def test_retention_never_goes_below_the_legal_minimum(staff_client):
 
 def test_retention_schedule_page_shows_the_defaults(staff_client):
     page = staff_client("manager").get("/staff/privacy/retention/").text
+    rule = RetentionRule.objects.get(record_type="technical_data")
+    # every input of a row belongs to that row's form, so Save submits both days and reason
+    for field in ("keep_days", "basis"):
+        assert re.search(rf'name="r{rule.pk}-{field}"[^>]*form="rule-{rule.pk}"', page), field
     for label in ("Medical records", "SMS consent proof", "Accounting of disclosures", "Technical data", "Abandoned"):
         assert label in page
 
