@@ -172,7 +172,8 @@ def _technical_data(ctx: Context) -> TargetResult:
     result.notes = [
         f"{events.count()} privacy-trail rows to clear, {attempts.count()} sign-in attempts and "
         f"{codes.count()} old sign-in codes to delete.",
-        "Kept: IP and user agent in the SMS consent ledger and in policy acceptances (they are consent proof).",
+        "Kept: IP and user agent in the SMS consent ledger and in policy acceptances (they are consent proof), "
+        "and in the staff security log (audit, 6 years).",
     ]
     if not ctx.dry_run:
         events.update(ip_address=None, user_agent="")

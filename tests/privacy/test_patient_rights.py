@@ -246,3 +246,20 @@ def test_request_queue_query_count_is_bounded(staff_client, django_assert_max_nu
     with django_assert_max_num_queries(12):
         page = manager.get("/staff/privacy/requests/")
     assert page.text.count("/staff/privacy/requests/") >= 15
+
+
+def test_deletion_request_under_legal_hold_deletes_nothing_and_says_why(staff_client):
+    from privacy.services import place_legal_hold
+
+    patient = PatientFactory(first_name="Holden")
+    manager = staff_client("manager")
+    place_legal_hold(patient=patient, reason="Subpoena 7-A", by=manager.user)
+    rights_request = create_rights_request(patient=patient, kind="deletion")
+
+    manager.post(f"/staff/privacy/requests/{rights_request.pk}/", {"do": "fulfil_deletion"})
+
+    rights_request.refresh_from_db()
+    patient.refresh_from_db()
+    assert rights_request.status == "denied"
+    assert "Under a legal hold" in rights_request.resolution
+    assert patient.first_name == "Holden" and patient.email
