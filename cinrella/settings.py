@@ -248,3 +248,20 @@ CLINIC_WEBSITE = env.str("CLINIC_WEBSITE", default="www.cinrellamedspa.com")
 PERIODIC_JOBS = [
     ("clearsessions", 3600),
 ]
+
+# --- privacy ---------------------------------------------------------------------------------
+# Email (portal sign-in codes): console in development, SMTP settings from the environment in
+# production (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default=f"django.core.mail.backends.{'console' if DEBUG else 'smtp'}.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cinrella Med Spa <no-reply@cinrellamedspa.com>")
+PORTAL_SIGN_IN_MAX_PER_IP = env.int("PORTAL_SIGN_IN_MAX_PER_IP", default=20)  # per 15 minutes
+PORTAL_SESSION_IDLE_SECONDS = env.int("PORTAL_SESSION_IDLE_SECONDS", default=15 * 60)
+PRIVACY_ANALYTICS_SCRIPT = env.str("PRIVACY_ANALYTICS_SCRIPT", default="")  # static path, loaded only after consent
