@@ -174,11 +174,12 @@ def create_appointment(request):
                     notes=data["notes"],
                     source=Appointment.Source.STAFF,
                 )
-            except services.SlotTaken:
-                form.add_error(None, "That time overlaps another appointment (see below).")
+            except (services.SlotTaken, services.NoRoomAvailable) as exc:
                 conflicts = _conflict_context(form, location)
-            except services.NoRoomAvailable as exc:
-                form.add_error("room", str(exc))
+                if conflicts:
+                    form.add_error(None, "That time overlaps another appointment (see below).")
+                else:
+                    form.add_error("room", str(exc))
             else:
                 messages.success(request, f"Booked appointment #{appointment.pk}.")
                 return redirect(_day_url(appointment, location))
@@ -209,9 +210,12 @@ def reschedule_appointment(request, pk: int):
                 services.reschedule_appointment(
                     appointment=appointment, starts_at=data["starts_at"], provider=data["provider"], room=data["room"]
                 )
-            except services.SlotTaken:
-                form.add_error(None, "That time overlaps another appointment (see below).")
+            except (services.SlotTaken, services.NoRoomAvailable) as exc:
                 conflicts = _conflict_context(form, location, appointment=appointment)
+                if conflicts:
+                    form.add_error(None, "That time overlaps another appointment (see below).")
+                else:
+                    form.add_error("room", str(exc))
             except services.SchedulingError as exc:
                 form.add_error(None, str(exc))
             else:
