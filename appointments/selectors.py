@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -32,6 +33,11 @@ ACTIVE_STATUSES = [
     Appointment.Status.COMPLETED,
     Appointment.Status.NO_SHOW,
 ]
+
+
+def min_notice() -> dt.timedelta:
+    """How far ahead online bookings must start (setting APPOINTMENTS_MIN_NOTICE_MINUTES, default 60)."""
+    return dt.timedelta(minutes=getattr(settings, "APPOINTMENTS_MIN_NOTICE_MINUTES", 60))
 
 
 def location_zone(location: Location) -> ZoneInfo:
@@ -173,7 +179,8 @@ def available_slots(
     not_before: dt.datetime | None = None,
     ignore_appointment_id: int | None = None,
 ) -> list[availability.Slot]:
-    """Bookable slots for one provider (`provider_id`) or any provider (None)."""
+    """Bookable slots for one provider (`provider_id`) or any provider (None); by default from now
+    plus the minimum notice."""
     inputs = availability_inputs(
         service=service,
         location=location,
@@ -192,7 +199,7 @@ def available_slots(
         opening_hours=inputs.opening_hours,
         closures=inputs.closures,
         step_minutes=step_minutes,
-        not_before=not_before if not_before is not None else timezone.now(),
+        not_before=not_before if not_before is not None else timezone.now() + min_notice(),
         any_provider=provider_id is None,
     )
 

@@ -112,7 +112,12 @@ def _offered_slot(*, service, location, starts_at, provider_id, now):
     tz = selectors.location_zone(location)
     day = starts_at.astimezone(tz).date()
     slots = selectors.available_slots(
-        service=service, location=location, start_date=day, end_date=day, provider_id=provider_id, not_before=now
+        service=service,
+        location=location,
+        start_date=day,
+        end_date=day,
+        provider_id=provider_id,
+        not_before=now + selectors.min_notice(),
     )
     return next((s for s in slots if s.starts_at == starts_at), None)
 
@@ -255,7 +260,7 @@ def _offered_slot_ignoring(appointment: Appointment, *, starts_at, provider, now
         start_date=day,
         end_date=day,
         provider_id=provider.pk if provider else None,
-        not_before=now,
+        not_before=now + selectors.min_notice(),
         ignore_appointment_id=appointment.pk,
     )
     return next((s for s in slots if s.starts_at == starts_at), None)

@@ -71,7 +71,8 @@ def _bookable_services():
 def _tz_label(location: Location, when: dt.datetime | None = None) -> str:
     tz = ZoneInfo(location.time_zone)
     abbreviation = (when or timezone.now()).astimezone(tz).tzname()
-    return f"{location.time_zone.replace('_', ' ')} time ({abbreviation})"
+    place = location.time_zone.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{place} time ({abbreviation})"
 
 
 def _render(request, template, context, status=200):
