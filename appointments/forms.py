@@ -59,13 +59,22 @@ class SlotForm(forms.Form):
 
 
 class DetailsForm(forms.Form):
-    first_name = forms.CharField(max_length=100, label="First name")
-    last_name = forms.CharField(max_length=100, label="Last name")
-    email = forms.EmailField(max_length=254, label="Email")
-    mobile_phone = forms.CharField(
-        max_length=32, required=False, label="Mobile phone (optional)", widget=forms.TextInput(attrs={"type": "tel"})
+    first_name = forms.CharField(
+        max_length=100, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"})
     )
-    date_of_birth = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    last_name = forms.CharField(
+        max_length=100, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+    email = forms.EmailField(max_length=254, label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    mobile_phone = forms.CharField(
+        max_length=32,
+        required=False,
+        label="Mobile phone (optional)",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+    )
 
     def clean_mobile_phone(self):
         try:
