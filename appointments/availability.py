@@ -26,12 +26,14 @@ instant after the gap.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
+# (start, end) as aware datetimes, or as POSIX seconds (busy ranges and time off only).
 Range = tuple[dt.datetime, dt.datetime]
 
 
@@ -74,12 +76,22 @@ class Slot:
     room_id: int | None = field(compare=False, default=None)
 
 
+def _seconds(instant: dt.datetime | float, *, up: bool = False) -> int:
+    """Whole POSIX seconds, rounded down (or up): the inner loop compares ints, not aware datetimes.
+
+    Accepts an aware datetime or POSIX seconds already (the selector fetches busy ranges as epoch
+    seconds to skip building thousands of datetimes). Rounding is always towards "less free
+    time" so a fractional second never makes a slot that the database would refuse."""
+    value = instant if isinstance(instant, int | float) else instant.timestamp()
+    return math.ceil(value) if up else math.floor(value)
+
+
 class _BusySet:
-    """Disjoint, sorted ranges with an O(log n) overlap test."""
+    """Disjoint, sorted ranges (POSIX seconds) with an O(log n) overlap test."""
 
     def __init__(self, ranges: Iterable[Range]):
-        merged: list[list[dt.datetime]] = []
-        for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        merged: list[list[int]] = []
+        for start, end in sorted((_seconds(a), _seconds(b, up=True)) for a, b in ranges if b > a):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
@@ -87,7 +99,7 @@ class _BusySet:
         self.starts = [m[0] for m in merged]
         self.ends = [m[1] for m in merged]
 
-    def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
+    def overlaps(self, start: int, end: int) -> bool:
         # The last range starting before `end` is the only candidate: ranges are disjoint and sorted.
         index = bisect_left(self.starts, end) - 1
         return index >= 0 and self.ends[index] > start
@@ -158,47 +170,50 @@ def bookable_slots(
     """
     if step_minutes <= 0 or service.duration_minutes <= 0:
         raise ValueError("step and duration must be positive")
-    before = dt.timedelta(minutes=service.buffer_before_minutes)
-    duration = dt.timedelta(minutes=service.duration_minutes)
-    after = dt.timedelta(minutes=service.buffer_after_minutes)
-    step = dt.timedelta(minutes=step_minutes)
+    before = service.buffer_before_minutes * 60
+    duration = service.duration_minutes * 60
+    after = service.buffer_after_minutes * 60
+    step = step_minutes * 60
+    earliest = _seconds(not_before, up=True) if not_before is not None else None
     closed = set(closures)
     provider_busy = {p.provider_id: _BusySet([*p.busy, *p.time_off]) for p in providers}
     room_busy = [(r.room_id, _BusySet(r.busy)) for r in rooms]
     if service.needs_room and not room_busy:
         return []
 
-    found: dict[tuple[dt.datetime, int], Slot] = {}
-    taken_starts: set[dt.datetime] = set()
+    found: dict[tuple[int, int], int | None] = {}
+    taken_starts: set[int] = set()
     for day in _days(start_date, end_date):
         if day in closed:
             continue
         for provider in providers:
             busy = provider_busy[provider.provider_id]
-            for window_start, window_end in _provider_windows(provider, day, tz, opening_hours):
+            for window_start_at, window_end_at in _provider_windows(provider, day, tz, opening_hours):
+                window_start, window_end = _seconds(window_start_at, up=True), _seconds(window_end_at)
                 # Starts stay on the window's step grid; the first one leaves room for the buffer.
-                start = window_start
-                while start - before < window_start:
-                    start += step
+                start = window_start + -(-before // step) * step
                 while start + duration + after <= window_end:
-                    held = (start - before, start + duration + after)
+                    held_start, held_end = start - before, start + duration + after
                     if (
-                        (not_before is None or start >= not_before)
+                        (earliest is None or start >= earliest)
                         and not (any_provider and start in taken_starts)
-                        and not busy.overlaps(*held)
+                        and not busy.overlaps(held_start, held_end)
                     ):
-                        room_id = _free_room(room_busy, held) if service.needs_room else None
+                        room_id = _free_room(room_busy, held_start, held_end) if service.needs_room else None
                         if room_id is not None or not service.needs_room:
-                            found[(start, provider.provider_id)] = Slot(
-                                start, start + duration, provider.provider_id, room_id
-                            )
+                            found[(start, provider.provider_id)] = room_id
                             taken_starts.add(start)
                     start += step
-    return sorted(found.values(), key=lambda s: (s.starts_at, s.provider_id))
+    length = dt.timedelta(seconds=duration)
+    slots = []
+    for (start, provider_id), room_id in sorted(found.items()):
+        starts_at = dt.datetime.fromtimestamp(start, tz=UTC)
+        slots.append(Slot(starts_at, starts_at + length, provider_id, room_id))
+    return slots
 
 
-def _free_room(room_busy: Sequence[tuple[int, _BusySet]], held: Range) -> int | None:
+def _free_room(room_busy: Sequence[tuple[int, _BusySet]], held_start: int, held_end: int) -> int | None:
     for room_id, busy in room_busy:
-        if not busy.overlaps(*held):
+        if not busy.overlaps(held_start, held_end):
             return room_id
     return None

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models import Prefetch, Q
+from django.db.models import FloatField, Func, Prefetch, Q
 from django.utils import timezone
 
 from appointments import availability
@@ -25,6 +25,16 @@ from appointments.models import (
     TimeOff,
     WorkingHours,
 )
+from patients.models import Patient
+
+EPOCH_OF_LOWER = "EXTRACT(EPOCH FROM LOWER(%(expressions)s))::float8"
+EPOCH_OF_UPPER = "EXTRACT(EPOCH FROM UPPER(%(expressions)s))::float8"
+
+PATIENT_FIELDS_NOT_SHOWN = [
+    f"patient__{field.name}"
+    for field in Patient._meta.concrete_fields
+    if field.name not in {"id", "first_name", "last_name"}
+]
 
 ACTIVE_STATUSES = [
     Appointment.Status.BOOKED,
@@ -137,10 +147,13 @@ def availability_inputs(
             .exclude(status=Appointment.Status.CANCELLED)
             .filter(Q(provider_id__in=provider_ids) | Q(room_id__in=rooms))
             .exclude(pk=ignore_appointment_id or 0)
-            .values_list("provider_id", "room_id", "blocked_range")
+            # Epoch seconds as float8: thousands of rows without building range or datetime objects.
+            .annotate(held_from=Func("blocked_range", template=EPOCH_OF_LOWER, output_field=FloatField()))
+            .annotate(held_to=Func("blocked_range", template=EPOCH_OF_UPPER, output_field=FloatField()))
+            .values_list("provider_id", "room_id", "held_from", "held_to")
         )
-        for prov_id, room_id, held in rows:
-            span = (held.lower, held.upper)
+        for prov_id, room_id, held_from, held_to in rows:
+            span = (held_from, held_to)
             provider_busy[prov_id].append(span)
             if room_id is not None:
                 room_busy[room_id].append(span)
@@ -209,6 +222,8 @@ def appointments_between(*, location: Location, starts: dt.datetime, ends: dt.da
     qs = (
         Appointment.objects.filter(location=location, starts_at__gte=starts, starts_at__lt=ends)
         .select_related("patient", "service", "provider", "room")
+        # Only the patient's name is shown: don't fetch (and decrypt) the rest of the record.
+        .defer(*PATIENT_FIELDS_NOT_SHOWN)
         .order_by("starts_at", "pk")
     )
     if provider_id is not None:
