@@ -291,3 +291,15 @@ def test_bad_input_never_gives_a_500(client, portal_clinic, frozen_now):
     assert bad_dob.status_code == 200 and "Enter a valid date" in bad_dob.text
     bad_phone = client.post("/book/details/", {**slot_fields(service), **DETAILS, "mobile_phone": "12"})
     assert "Enter a valid mobile number" in bad_phone.text
+
+
+def test_online_booking_needs_the_minimum_notice(client, portal_clinic, frozen_now, settings):
+    settings.APPOINTMENTS_MIN_NOTICE_MINUTES = 120
+    service = portal_clinic["service"]
+
+    page = client.get(f"/book/{service.pk}/any/?date=2026-11-25").text
+    too_soon = book_through_portal(client, portal_clinic, starts_at=frozen_now + dt.timedelta(minutes=60))
+
+    offered = re.findall(r'name="starts_at" value="([^"]+)"', page)
+    assert offered[0] == (frozen_now + dt.timedelta(hours=2)).isoformat()  # 12:00 local, not 10:00
+    assert too_soon.status_code == 409 and not Appointment.objects.exists()
