@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from appointments.models import Appointment, BookingRequest
 from tests.appointments.factories import OpeningHoursFactory, RoomFactory, RoomTypeFactory, ServiceFactory, clinic
@@ -67,7 +68,12 @@ def test_patient_books_on_a_phone(live_server, browser_page):
 
     page.screenshot(path=str(ARTIFACTS / "portal-booked-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
-    appointment = Appointment.objects.get()
-    assert appointment.source == "portal" and appointment.patient.first_name == "Dana"
-    assert BookingRequest.objects.get(appointment=appointment).sms_transactional
+    try:
+        appointment = Appointment.objects.get()
+        assert appointment.source == "portal" and appointment.patient.first_name == "Dana"
+        assert BookingRequest.objects.get(appointment=appointment).sms_transactional
+    finally:
+        # Playwright's sync API runs this body in its own context, where Django opened a separate
+        # connection; close it here or it outlives the test and blocks dropping the test database.
+        connections.close_all()
     assert (ARTIFACTS / "portal-booked-phone.png").stat().st_size > 10_000
