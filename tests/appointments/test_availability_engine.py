@@ -249,3 +249,53 @@ def test_any_provider_is_the_union_of_each_providers_slots(busy_a, busy_b):
     assert [s.starts_at for s in anyone] == sorted({s.starts_at for s in each})
     pairs = {(s.starts_at, s.provider_id) for s in each}
     assert all((s.starts_at, s.provider_id) in pairs for s in anyone)
+
+
+ZONES = ["America/Los_Angeles", "America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata"]
+# Days around every 2026 DST change of those zones, plus ordinary days.
+DST_DAYS = [
+    dt.date(2026, 3, 8),
+    dt.date(2026, 11, 1),
+    dt.date(2026, 3, 29),
+    dt.date(2026, 10, 25),
+    dt.date(2026, 4, 5),
+    dt.date(2026, 10, 4),
+    dt.date(2026, 6, 15),
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    day=st.sampled_from(DST_DAYS),
+    starts_hour=st.integers(min_value=0, max_value=12),
+    length_hours=st.integers(min_value=1, max_value=11),
+    duration=st.sampled_from([15, 30, 45, 60, 90]),
+    step=st.sampled_from([10, 15, 30, 60]),
+)
+def test_slots_keep_to_local_working_hours_on_any_day_in_any_zone(zone, day, starts_hour, length_hours, duration, step):
+    tz = ZoneInfo(zone)
+    starts, ends = dt.time(starts_hour), dt.time(starts_hour + length_hours)
+    provider = ProviderInput(1, tuple(WeeklyWindow(d, starts, ends) for d in range(7)))
+
+    slots = bookable_slots(
+        service=ServiceInput(duration),
+        providers=[provider],
+        tz=tz,
+        start_date=day - dt.timedelta(days=1),
+        end_date=day + dt.timedelta(days=1),
+        step_minutes=step,
+    )
+
+    starts_at = [s.starts_at for s in slots]
+    assert starts_at == sorted(set(starts_at))  # sorted, each instant once
+    for slot in slots:
+        local_start, local_end = slot.starts_at.astimezone(tz), slot.ends_at.astimezone(tz)
+        assert slot.ends_at - slot.starts_at == dt.timedelta(minutes=duration)  # real elapsed minutes
+        assert local_instant(local_start.date(), starts, tz) <= slot.starts_at
+        assert slot.ends_at <= local_instant(local_start.date(), ends, tz)
+        assert local_end.date() == local_start.date()
+        # Every offered wall time exists: converting it back gives the same instant.
+        assert local_start.replace(tzinfo=None).replace(tzinfo=tz).astimezone(dt.UTC) == slot.starts_at or (
+            local_start.fold == 1
+        )
