@@ -6,12 +6,14 @@ room, ignoring cancelled appointments."""
 
 from zoneinfo import available_timezones
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.db import models
 from django.db.models import Q
 
+from cinrella.crypto import EncryptedCharField
 from patients.models import Patient
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -143,6 +145,7 @@ class TimeOff(models.Model):
         return f"Time off #{self.pk}"
 
 
+@pghistory.track()  # audit: every insert and update of an appointment leaves an event row (trigger-based)
 class Appointment(models.Model):
     class Status(models.TextChoices):
         BOOKED = "booked", "Booked"
@@ -205,3 +208,29 @@ class Appointment(models.Model):
         before = timedelta(minutes=self.service.buffer_before_minutes)
         after = timedelta(minutes=self.service.buffer_after_minutes)
         return DateTimeTZRange(self.starts_at - before, self.ends_at + after, "[)")
+
+
+class BookingRequest(models.Model):
+    """What a patient chose on the portal when booking: the raw consent choices and the policy
+    version acknowledged, with the request's technical data (IP, user agent — §8, 90-day retention).
+
+    The consents and privacy apps turn these into ledger entries (see
+    `appointments.portal_consents.record_portal_consents`); this row is the proof kept until then."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="booking_request")
+    sms_transactional = models.BooleanField()
+    sms_marketing = models.BooleanField()
+    # Contact data (§2A): encrypted at rest like the patient record.
+    sms_phone = EncryptedCharField(max_length=20, blank=True, help_text="E.164 phone the SMS choices apply to.")
+    transactional_disclosure = models.TextField(blank=True)
+    marketing_disclosure = models.TextField(blank=True)
+    disclosure_version = models.CharField(max_length=32)
+    privacy_policy_version = models.CharField(max_length=32)
+    privacy_policy_acknowledged = models.BooleanField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    page_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Booking request #{self.pk}"

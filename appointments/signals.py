@@ -1,12 +1,17 @@
-"""Signals sent by appointments.services inside the transaction that makes the change.
+"""Scheduling events other apps listen to (the messaging app queues confirmations, reschedule and
+cancellation notices, and post-care texts from them).
 
-Receivers (messaging's outbox, payments' refunds, …) write their own rows in that same
-transaction, so a booking and its confirmation message commit or roll back together.
-Sent with `send()`, not `send_robust()`: a failing receiver rolls the change back.
+Each signal is sent with `send` (not `send_robust`) INSIDE the transaction that changed the
+appointment: a receiver that writes an outbox row commits or rolls back together with the
+appointment, and a receiver that raises aborts the change. Receivers get only ids-bearing model
+instances; they must not put PHI into task arguments or logs.
 
-Keyword arguments: `appointment` (the saved Appointment); `appointment_rescheduled` also gets
-`previous_starts_at`; `appointment_cancelled` also gets `late` (bool: inside the paid window)
-and `by` ("patient" or "staff")."""
+Arguments: `sender=Appointment`, `appointment` (the saved instance), plus:
+- appointment_booked: `source` ("portal" or "staff")
+- appointment_rescheduled: `previous_starts_at` (aware UTC), `previous_provider_id`
+- appointment_cancelled: `by_patient` (bool), `late` (bool: inside the free-cancellation window)
+- appointment_completed: nothing more
+"""
 
 from django.dispatch import Signal
 

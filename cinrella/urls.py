@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from appointments.views import portal as booking_portal
 from cinrella import auth_views, views
 
 urlpatterns = [
@@ -11,7 +12,8 @@ urlpatterns = [
     path("staff/otp/", auth_views.otp_step, name="staff-otp"),
     path("staff/logout/", auth_views.staff_logout, name="staff-logout"),
     path("staff/", views.staff_home, name="staff-home"),
-    path("book/", views.portal_home, name="portal-home"),
+    # The booking portal is the public home page of the portal (appointments app).
+    path("book/", booking_portal.choose_service, name="portal-home"),
     path("admin/", admin.site.urls),
     # Each app declares its own full paths (/staff/…, /book/…, /webhooks/…, /privacy/…).
     path("", include("patients.urls")),

@@ -1,12 +1,18 @@
-"""Shells and probes: staff home, portal home, liveness and readiness."""
+"""Shells and probes: staff home (today's list), liveness and readiness."""
+
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from appointments.selectors import default_location
+from appointments.views.staff import todays_list_context
 
 
 def favicon(request):
@@ -16,11 +22,13 @@ def favicon(request):
 
 @login_required
 def staff_home(request):
-    return render(request, "staff/home.html")
-
-
-def portal_home(request):
-    return render(request, "portal/home.html")
+    """Today's appointments at the clinic, with check-in / complete / no-show / cancel buttons."""
+    location = default_location()
+    context = todays_list_context(request.user, location)
+    if location is None:
+        return render(request, "staff/home.html", context)
+    with timezone.override(ZoneInfo(location.time_zone)):
+        return render(request, "staff/home.html", context)
 
 
 @require_GET

@@ -1,0 +1,219 @@
+"""The availability engine: which start times can a service be booked at?
+
+`bookable_slots` is a pure function: plain values in, plain values out, no database, no clock, no
+settings. The selector (`appointments.selectors.availability_for`) loads its inputs with a fixed
+number of queries and calls it.
+
+Rules (the same ones PostgreSQL enforces for overlaps, so a slot offered here can be inserted):
+- A slot holds `[start - buffer_before, start + duration + buffer_after)` — the "held" range,
+  exactly `Appointment.blocked_range`.
+- The held range lies inside one of the provider's working windows for that local day, and inside
+  the location's opening hours for that day (when the location declares opening hours).
+- It overlaps none of the provider's busy ranges (other appointments' held ranges) nor time off.
+- When the service needs a room, at least one eligible room is free for the held range; the
+  first free room (in the order given) is proposed.
+- No slot on a closure date (local date), none starting before `not_before`.
+
+Time zones: weekly hours are local wall-clock times of the location. Each window's ends are turned
+into instants with the location's zone (so 09:00 means 09:00 there, whatever the server's zone),
+and candidate starts are stepped in real elapsed time from the window's start. On a spring-forward
+day a window spanning 02:00 is an hour shorter and never yields a non-existent local time; on a
+fall-back day it is an hour longer and each instant is offered once. A wall time that does not
+exist (02:30 on spring-forward) is read with the offset before the change, i.e. the first real
+instant after the gap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+UTC = dt.UTC
+# (start, end) as aware datetimes, or as POSIX seconds (busy ranges and time off only).
+Range = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True)
+class WeeklyWindow:
+    """A local wall-clock window on a weekday (0 = Monday)."""
+
+    weekday: int
+    starts: dt.time
+    ends: dt.time
+
+
+@dataclass(frozen=True)
+class ProviderInput:
+    provider_id: int
+    weekly_hours: tuple[WeeklyWindow, ...]
+    time_off: tuple[Range, ...] = ()
+    busy: tuple[Range, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoomInput:
+    room_id: int
+    busy: tuple[Range, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceInput:
+    duration_minutes: int
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    needs_room: bool = False
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    starts_at: dt.datetime  # aware, UTC
+    ends_at: dt.datetime
+    provider_id: int = field(compare=False)
+    room_id: int | None = field(compare=False, default=None)
+
+
+def _seconds(instant: dt.datetime | float, *, up: bool = False) -> int:
+    """Whole POSIX seconds, rounded down (or up): the inner loop compares ints, not aware datetimes.
+
+    Accepts an aware datetime or POSIX seconds already (the selector fetches busy ranges as epoch
+    seconds to skip building thousands of datetimes). Rounding is always towards "less free
+    time" so a fractional second never makes a slot that the database would refuse."""
+    value = instant if isinstance(instant, int | float) else instant.timestamp()
+    return math.ceil(value) if up else math.floor(value)
+
+
+class _BusySet:
+    """Disjoint, sorted ranges (POSIX seconds) with an O(log n) overlap test."""
+
+    def __init__(self, ranges: Iterable[Range]):
+        merged: list[list[int]] = []
+        for start, end in sorted((_seconds(a), _seconds(b, up=True)) for a, b in ranges if b > a):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [m[0] for m in merged]
+        self.ends = [m[1] for m in merged]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        # The last range starting before `end` is the only candidate: ranges are disjoint and sorted.
+        index = bisect_left(self.starts, end) - 1
+        return index >= 0 and self.ends[index] > start
+
+
+def local_instant(day: dt.date, wall: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """The UTC instant of a local wall-clock time; non-existent times land after the gap."""
+    return dt.datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+
+
+def local_window(day: dt.date, starts: dt.time, ends: dt.time, tz: ZoneInfo) -> Range:
+    # An end of 00:00 (or before the start) means midnight at the end of the day.
+    end_day = day + dt.timedelta(days=1) if ends <= starts else day
+    return local_instant(day, starts, tz), local_instant(end_day, ends, tz)
+
+
+def _intersect(a: Sequence[Range], b: Sequence[Range]) -> list[Range]:
+    out = []
+    for a_start, a_end in a:
+        for b_start, b_end in b:
+            start, end = max(a_start, b_start), min(a_end, b_end)
+            if end > start:
+                out.append((start, end))
+    return sorted(out)
+
+
+def _days(start_date: dt.date, end_date: dt.date):
+    day = start_date
+    while day <= end_date:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def _provider_windows(
+    provider: ProviderInput,
+    day: dt.date,
+    tz: ZoneInfo,
+    opening_hours: Mapping[int, Sequence[tuple[dt.time, dt.time]]] | None,
+) -> list[Range]:
+    weekday = day.weekday()
+    working = [local_window(day, w.starts, w.ends, tz) for w in provider.weekly_hours if w.weekday == weekday]
+    if opening_hours is None:
+        return sorted(working)
+    opening = [local_window(day, opens, closes, tz) for opens, closes in opening_hours.get(weekday, ())]
+    return _intersect(working, opening)
+
+
+def bookable_slots(
+    *,
+    service: ServiceInput,
+    providers: Sequence[ProviderInput],
+    rooms: Sequence[RoomInput] = (),
+    tz: ZoneInfo,
+    start_date: dt.date,
+    end_date: dt.date,
+    opening_hours: Mapping[int, Sequence[tuple[dt.time, dt.time]]] | None = None,
+    closures: Iterable[dt.date] = (),
+    step_minutes: int = 15,
+    not_before: dt.datetime | None = None,
+    any_provider: bool = True,
+) -> list[Slot]:
+    """Bookable slots for `service` between two local dates (inclusive), sorted by start.
+
+    `providers` are those who may do the service (one of them for a specific-provider search).
+    With `any_provider`, each start time is offered once, with the first free provider in the given
+    order; without it, every (start, provider) pair is returned.
+    `opening_hours`: weekday → local (opens, closes) pairs; None means no location-level limit.
+    """
+    if step_minutes <= 0 or service.duration_minutes <= 0:
+        raise ValueError("step and duration must be positive")
+    before = service.buffer_before_minutes * 60
+    duration = service.duration_minutes * 60
+    after = service.buffer_after_minutes * 60
+    step = step_minutes * 60
+    earliest = _seconds(not_before, up=True) if not_before is not None else None
+    closed = set(closures)
+    provider_busy = {p.provider_id: _BusySet([*p.busy, *p.time_off]) for p in providers}
+    room_busy = [(r.room_id, _BusySet(r.busy)) for r in rooms]
+    if service.needs_room and not room_busy:
+        return []
+
+    found: dict[tuple[int, int], int | None] = {}
+    taken_starts: set[int] = set()
+    for day in _days(start_date, end_date):
+        if day in closed:
+            continue
+        for provider in providers:
+            busy = provider_busy[provider.provider_id]
+            for window_start_at, window_end_at in _provider_windows(provider, day, tz, opening_hours):
+                window_start, window_end = _seconds(window_start_at, up=True), _seconds(window_end_at)
+                # Starts stay on the window's step grid; the first one leaves room for the buffer.
+                start = window_start + -(-before // step) * step
+                while start + duration + after <= window_end:
+                    held_start, held_end = start - before, start + duration + after
+                    if (
+                        (earliest is None or start >= earliest)
+                        and not (any_provider and start in taken_starts)
+                        and not busy.overlaps(held_start, held_end)
+                    ):
+                        room_id = _free_room(room_busy, held_start, held_end) if service.needs_room else None
+                        if room_id is not None or not service.needs_room:
+                            found[(start, provider.provider_id)] = room_id
+                            taken_starts.add(start)
+                    start += step
+    length = dt.timedelta(seconds=duration)
+    slots = []
+    for (start, provider_id), room_id in sorted(found.items()):
+        starts_at = dt.datetime.fromtimestamp(start, tz=UTC)
+        slots.append(Slot(starts_at, starts_at + length, provider_id, room_id))
+    return slots
+
+
+def _free_room(room_busy: Sequence[tuple[int, _BusySet]], held_start: int, held_end: int) -> int | None:
+    for room_id, busy in room_busy:
+        if not busy.overlaps(held_start, held_end):
+            return room_id
+    return None

@@ -1,0 +1,423 @@
+"""The patient booking portal (/book/): service → provider or anyone → date → time → details →
+consents → (deposit: wired by the payments app; skipped for now) → confirmation with .ics and a
+signed, expiring manage link.
+
+No PHI in URLs: steps after the time are POSTs, and the details typed so far travel in the form
+body of the next step (re-validated at every step), never in the session or a query string. The
+manage token is the signed appointment id (django.core.signing.TimestampSigner)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from icalendar import Calendar, Event
+
+from appointments import portal_consents, selectors, services
+from appointments.forms import ConsentsForm, DetailsForm, PortalRescheduleForm, SlotForm
+from appointments.models import Appointment, Location, Provider, Service
+from appointments.ratelimit import rate_limited
+from cinrella.request_meta import client_ip, user_agent
+from patients.selectors import returning_patient
+from patients.services import create_patient
+
+MANAGE_SALT = "appointments.manage-link"
+DAYS_SHOWN = 14
+NEARBY_SLOTS = 6
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def manage_token(appointment: Appointment) -> str:
+    return signing.TimestampSigner(salt=MANAGE_SALT).sign(str(appointment.pk))
+
+
+def manage_link_max_age() -> dt.timedelta:
+    return dt.timedelta(days=getattr(settings, "APPOINTMENTS_MANAGE_LINK_MAX_AGE_DAYS", 90))
+
+
+def appointment_from_token(token: str) -> Appointment:
+    """The appointment a manage link names; tampered, expired or unknown → 404 (no details)."""
+    try:
+        pk = signing.TimestampSigner(salt=MANAGE_SALT).unsign(token, max_age=manage_link_max_age())
+    except signing.BadSignature:  # includes SignatureExpired
+        raise Http404("This link is not valid or has expired.") from None
+    if not pk.isdigit():
+        raise Http404
+    return get_object_or_404(Appointment.objects.select_related("location", "service", "provider", "room"), pk=int(pk))
+
+
+def _location() -> Location:
+    location = selectors.default_location()
+    if location is None:
+        raise Http404("Online booking is not set up yet.")
+    return location
+
+
+def _bookable_services():
+    return Service.objects.filter(active=True, online_bookable=True).order_by("category", "name")
+
+
+def _tz_label(location: Location, when: dt.datetime | None = None) -> str:
+    tz = ZoneInfo(location.time_zone)
+    abbreviation = (when or timezone.now()).astimezone(tz).tzname()
+    place = location.time_zone.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{place} time ({abbreviation})"
+
+
+def _render(request, template, context, status=200):
+    location = context.get("location") or selectors.default_location()
+    context = {**context, "location": location}
+    if location is not None:
+        context.setdefault("tz_label", _tz_label(location, context.get("tz_when")))
+        with timezone.override(ZoneInfo(location.time_zone)):
+            return render(request, template, context, status=status)
+    return render(request, template, context, status=status)
+
+
+def _provider_or_404(service: Service, who: str) -> Provider | None:
+    if who == "any":
+        return None
+    if not who.isdigit():
+        raise Http404
+    return get_object_or_404(Provider.objects.filter(active=True, services=service), pk=int(who))
+
+
+def _slots_by_day(service, location, start_date, provider_id, *, ignore_appointment_id=None):
+    tz = ZoneInfo(location.time_zone)
+    slots = selectors.available_slots(
+        service=service,
+        location=location,
+        start_date=start_date,
+        end_date=start_date + dt.timedelta(days=DAYS_SHOWN - 1),
+        provider_id=provider_id,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    days: OrderedDict[dt.date, list] = OrderedDict((start_date + dt.timedelta(days=i), []) for i in range(DAYS_SHOWN))
+    for slot in slots:
+        days.setdefault(slot.starts_at.astimezone(tz).date(), []).append(slot)
+    return days
+
+
+def _picker_context(request, service, location, provider_id, *, chosen=None, ignore_appointment_id=None):
+    """Date strip for 14 days and the times of the selected day, in the clinic's time zone."""
+    tz = ZoneInfo(location.time_zone)
+    today = timezone.now().astimezone(tz).date()
+    try:
+        start = max(dt.date.fromisoformat(request.GET.get("from", "")), today)
+    except ValueError:
+        start = today
+    if chosen is not None:
+        start = max(chosen.astimezone(tz).date(), today)
+    days = _slots_by_day(service, location, start, provider_id, ignore_appointment_id=ignore_appointment_id)
+    try:
+        selected = dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        selected = None
+    if chosen is not None:
+        selected = chosen.astimezone(tz).date()
+    if selected not in days:
+        selected = next((d for d, s in days.items() if s), start)
+    times = days.get(selected, [])
+    if chosen is not None:
+        times = sorted(times, key=lambda s: abs((s.starts_at - chosen).total_seconds()))[:NEARBY_SLOTS]
+        times.sort(key=lambda s: s.starts_at)
+    return {
+        "days": [(d, len(s)) for d, s in days.items()],
+        "selected": selected,
+        "times": times,
+        "next_from": start + dt.timedelta(days=DAYS_SHOWN),
+        "previous_from": start - dt.timedelta(days=DAYS_SHOWN) if start > today else None,
+        "tz_when": dt.datetime.combine(selected, dt.time(12), tzinfo=tz),
+    }
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+
+def choose_service(request):
+    return _render(request, "appointments/portal/services.html", {"services": list(_bookable_services())})
+
+
+def choose_provider(request, service_id: int):
+    service = get_object_or_404(_bookable_services(), pk=service_id)
+    providers = list(Provider.objects.filter(active=True, services=service).order_by("display_name"))
+    return _render(request, "appointments/portal/providers.html", {"service": service, "providers": providers})
+
+
+def choose_time(request, service_id: int, who: str, *, chosen=None, taken=False):
+    service = get_object_or_404(_bookable_services(), pk=service_id)
+    provider = _provider_or_404(service, who)
+    location = _location()
+    context = {
+        "service": service,
+        "provider": provider,
+        "who": who,
+        "location": location,
+        "taken": taken,
+        **_picker_context(request, service, location, provider and provider.pk, chosen=chosen),
+    }
+    return _render(request, "appointments/portal/time.html", context, status=409 if taken else 200)
+
+
+def _slot_or_none(request):
+    form = SlotForm(request.POST)
+    if not form.is_valid():
+        return None, None
+    service = _bookable_services().filter(pk=form.cleaned_data["service"]).first()
+    if service is None:
+        return None, None
+    return form, service
+
+
+def _still_offered(service, location, form, provider_id) -> bool:
+    tz = ZoneInfo(location.time_zone)
+    day = form.cleaned_data["starts_at"].astimezone(tz).date()
+    slots = selectors.available_slots(
+        service=service, location=location, start_date=day, end_date=day, provider_id=provider_id
+    )
+    return any(s.starts_at == form.cleaned_data["starts_at"] for s in slots)
+
+
+def _step_context(form, service, location, provider):
+    return {
+        "slot_form": form,
+        "service": service,
+        "location": location,
+        "provider": provider,
+        "starts_at": form.cleaned_data["starts_at"],
+        "ends_at": form.cleaned_data["starts_at"] + dt.timedelta(minutes=service.duration_minutes),
+        "tz_when": form.cleaned_data["starts_at"],
+    }
+
+
+def _taken(request, form, service):
+    return choose_time(request, service.pk, form.cleaned_data["who"], chosen=form.cleaned_data["starts_at"], taken=True)
+
+
+@never_cache
+@require_POST
+@rate_limited("booking")
+def details_step(request):
+    """Time chosen → details form. Submitted details → consents step (or the under-18 refusal)."""
+    form, service = _slot_or_none(request)
+    if form is None:
+        return redirect("appointments-portal")
+    location = _location()
+    provider = _provider_or_404(service, form.cleaned_data["who"])
+    context = _step_context(form, service, location, provider)
+    if "first_name" not in request.POST:
+        if not _still_offered(service, location, form, provider and provider.pk):
+            return _taken(request, form, service)
+        return _render(request, "appointments/portal/details.html", {**context, "details": DetailsForm()})
+
+    details = DetailsForm(request.POST)
+    if not details.is_valid():
+        return _render(request, "appointments/portal/details.html", {**context, "details": details})
+    if details.is_minor(timezone.now().astimezone(ZoneInfo(location.time_zone)).date()):
+        return _render(request, "appointments/portal/under_18.html", context)
+    return _render(
+        request,
+        "appointments/portal/consents.html",
+        {**context, **_consent_texts(), "details": details, "consents": ConsentsForm()},
+    )
+
+
+def _consent_texts():
+    # The stored texts end with "See our Privacy Policy."; the page renders that sentence as a link.
+    link_sentence = portal_consents.PRIVACY_LINK_SENTENCE
+    return {
+        "transactional_text": portal_consents.transactional_disclosure().removesuffix(link_sentence).strip(),
+        "marketing_text": portal_consents.marketing_disclosure().removesuffix(link_sentence).strip(),
+        "policy_version": portal_consents.current_policy_version(),
+        "privacy_url": portal_consents.PRIVACY_POLICY_URL,
+    }
+
+
+@never_cache
+@require_POST
+@rate_limited("booking")
+def confirm_step(request):
+    """Consents given → book (deposit step: the payments app inserts itself here)."""
+    form, service = _slot_or_none(request)
+    if form is None:
+        return redirect("appointments-portal")
+    location = _location()
+    provider = _provider_or_404(service, form.cleaned_data["who"])
+    context = _step_context(form, service, location, provider)
+    details = DetailsForm(request.POST)
+    if not details.is_valid():
+        return _render(request, "appointments/portal/details.html", {**context, "details": details})
+    today = timezone.now().astimezone(ZoneInfo(location.time_zone)).date()
+    if details.is_minor(today):
+        return _render(request, "appointments/portal/under_18.html", context)
+    consents = ConsentsForm(request.POST)
+    if not consents.is_valid() or not consents.check_mobile(details.cleaned_data["mobile_phone"]):
+        page = {**context, **_consent_texts(), "details": details, "consents": consents}
+        return _render(request, "appointments/portal/consents.html", page)
+
+    try:
+        appointment = _book(request, service, location, provider, form, details, consents)
+    except services.SlotTaken:
+        return _taken(request, form, service)
+    return redirect("appointments-portal-done", token=manage_token(appointment))
+
+
+@transaction.atomic
+def _book(request, service, location, provider, form, details, consents) -> Appointment:
+    data = details.cleaned_data
+    # Matched by email+DOB or phone+DOB; the page says the same whether or not a record existed,
+    # and an existing record is never changed from here.
+    patient = returning_patient(date_of_birth=data["date_of_birth"], email=data["email"], phone=data["mobile_phone"])
+    if patient is None:
+        patient = create_patient(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            mobile_phone=data["mobile_phone"],
+            date_of_birth=data["date_of_birth"],
+        )
+    appointment = services.book_appointment(
+        patient=patient,
+        service=service,
+        location=location,
+        provider=provider,
+        starts_at=form.cleaned_data["starts_at"],
+        source=Appointment.Source.PORTAL,
+        require_offered_slot=True,
+    )
+    portal_consents.record_portal_consents(
+        appointment=appointment,
+        choices=portal_consents.PortalConsentChoices(
+            sms_transactional=consents.cleaned_data["sms_transactional"],
+            sms_marketing=consents.cleaned_data["sms_marketing"],
+            sms_phone=data["mobile_phone"],
+            privacy_policy_acknowledged=consents.cleaned_data["privacy_acknowledged"],
+            privacy_policy_version=portal_consents.current_policy_version(),
+            ip_address=client_ip(request),
+            user_agent=user_agent(request),
+            page_url=request.path,
+        ),
+    )
+    return appointment
+
+
+# --- after booking: confirmation and the manage link ---------------------------------------------
+
+
+def _manage_context(appointment, token):
+    return {
+        "appointment": appointment,
+        "location": appointment.location,
+        "token": token,
+        "late": services.is_late_change(appointment),
+        "open": appointment.status in services.OPEN_STATUSES,
+        "tz_when": appointment.starts_at,
+        "link_days": manage_link_max_age().days,
+    }
+
+
+@never_cache
+@rate_limited("manage", methods=("GET", "POST"))
+def done(request, token: str):
+    appointment = appointment_from_token(token)
+    context = {**_manage_context(appointment, token), "just_booked": True}
+    return _render(request, "appointments/portal/manage.html", context)
+
+
+@never_cache
+@rate_limited("manage", methods=("GET", "POST"))
+def manage(request, token: str):
+    appointment = appointment_from_token(token)
+    return _render(request, "appointments/portal/manage.html", _manage_context(appointment, token))
+
+
+@never_cache
+@rate_limited("manage", methods=("GET", "POST"))
+def calendar_file(request, token: str):
+    appointment = appointment_from_token(token)
+    location = appointment.location
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Cinrella//EN")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}@cinrella")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"{appointment.service.name} at {settings.CLINIC_NAME}")
+    event.add("location", f"{location.name}, {location.address}")
+    event.add("description", f"To change or cancel, call {location.phone}.")
+    if appointment.status == Appointment.Status.CANCELLED:
+        event.add("status", "CANCELLED")
+    calendar.add_component(event)
+    response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    return response
+
+
+@never_cache
+@require_POST
+@rate_limited("manage", methods=("GET", "POST"))
+def cancel(request, token: str):
+    appointment = appointment_from_token(token)
+    context = _manage_context(appointment, token)
+    try:
+        appointment = services.cancel_appointment(appointment=appointment, by_patient=True)
+    except services.SchedulingError as exc:
+        return _render(request, "appointments/portal/manage.html", {**context, "error": str(exc)}, status=409)
+    return _render(
+        request, "appointments/portal/manage.html", {**_manage_context(appointment, token), "cancelled": True}
+    )
+
+
+@never_cache
+@rate_limited("manage", methods=("GET", "POST"))
+def reschedule(request, token: str):
+    appointment = appointment_from_token(token)
+    context = _manage_context(appointment, token)
+    if not context["open"] or context["late"]:
+        return _render(
+            request, "appointments/portal/manage.html", context, status=409 if request.method == "POST" else 200
+        )
+    chosen, taken, error = None, False, None
+    if request.method == "POST":
+        form = PortalRescheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reschedule_appointment(
+                    appointment=appointment,
+                    starts_at=form.cleaned_data["starts_at"],
+                    provider=appointment.provider,
+                    by_patient=True,
+                )
+            except services.SlotTaken:
+                chosen, taken = form.cleaned_data["starts_at"], True
+            except services.SchedulingError as exc:
+                error = str(exc)
+            else:
+                appointment.refresh_from_db()
+                page = {**_manage_context(appointment, token), "rescheduled": True}
+                return _render(request, "appointments/portal/manage.html", page)
+    context.update(
+        _picker_context(
+            request,
+            appointment.service,
+            appointment.location,
+            appointment.provider_id,
+            chosen=chosen,
+            ignore_appointment_id=appointment.pk,
+        )
+    )
+    context.update({"taken": taken, "error": error})
+    return _render(request, "appointments/portal/reschedule.html", context, status=409 if taken or error else 200)

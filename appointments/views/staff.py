@@ -1,0 +1,268 @@
+"""Staff calendar: day view (per provider or per room), week view per provider, today's list with
+status buttons (htmx), create and reschedule forms. Shows patient name and service only — never
+health data. Each page runs a fixed number of queries whatever the number of appointments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from appointments import selectors, services
+from appointments.forms import StaffAppointmentForm, StaffRescheduleForm
+from appointments.models import Appointment, Location, Provider, Room
+from cinrella.roles import Role, has_role
+
+SCHEDULE_ROLES = (Role.FRONT_DESK, Role.PROVIDER, Role.MANAGER)
+
+
+def may_schedule(user) -> bool:
+    return user.is_superuser or has_role(user, *SCHEDULE_ROLES)
+
+
+def _require_schedule_role(request):
+    if not may_schedule(request.user):
+        raise PermissionDenied
+
+
+def _location(request) -> Location:
+    raw = request.GET.get("location", "")
+    if raw.isdigit():
+        return get_object_or_404(Location, pk=int(raw))
+    location = selectors.default_location()
+    if location is None:
+        raise Http404("No location is set up yet.")
+    return location
+
+
+def _day(request, tz: ZoneInfo) -> dt.date:
+    try:
+        return dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.now().astimezone(tz).date()
+
+
+def _render_local(request, template, context, location, status=200):
+    with timezone.override(ZoneInfo(location.time_zone)):
+        return render(request, template, context, status=status)
+
+
+def todays_list_context(user, location: Location | None) -> dict:
+    """What the staff home shows: today's appointments at the location (1 query)."""
+    if location is None or not may_schedule(user):
+        return {"today_location": location, "today_appointments": None}
+    tz = ZoneInfo(location.time_zone)
+    today = timezone.now().astimezone(tz).date()
+    starts, ends = selectors.local_day_bounds(today, today, tz)
+    rows = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
+    return {"today_location": location, "today": today, "today_appointments": rows}
+
+
+@login_required
+def day_view(request):
+    _require_schedule_role(request)
+    location = _location(request)
+    tz = ZoneInfo(location.time_zone)
+    day = _day(request, tz)
+    by_room = request.GET.get("by") == "room"
+    starts, ends = selectors.local_day_bounds(day, day, tz)
+    appointments = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
+
+    grouped: dict[int | None, list] = defaultdict(list)
+    for appointment in appointments:
+        grouped[appointment.room_id if by_room else appointment.provider_id].append(appointment)
+    columns = []
+    if by_room:
+        for room in Room.objects.filter(location=location, active=True).order_by("name"):
+            columns.append({"label": room.name, "appointments": grouped.pop(room.pk, []), "provider": None})
+    else:
+        providers = Provider.objects.filter(active=True, working_hours__location=location).distinct()
+        for provider in providers.order_by("display_name"):
+            columns.append(
+                {"label": provider.display_name, "appointments": grouped.pop(provider.pk, []), "provider": provider}
+            )
+    # Appointments of a provider/room outside the header list (inactive now, or no room) still show.
+    for leftovers in grouped.values():
+        first = leftovers[0]
+        if by_room:
+            label, provider = (first.room.name if first.room else "No room"), None
+        else:
+            label, provider = first.provider.display_name, first.provider
+        columns.append({"label": label, "appointments": leftovers, "provider": provider})
+    context = {
+        "location": location,
+        "day": day,
+        "by_room": by_room,
+        "columns": columns,
+        "count": len(appointments),
+        "previous_day": day - dt.timedelta(days=1),
+        "next_day": day + dt.timedelta(days=1),
+    }
+    return _render_local(request, "appointments/staff/day.html", context, location)
+
+
+@login_required
+def week_view(request):
+    _require_schedule_role(request)
+    location = _location(request)
+    tz = ZoneInfo(location.time_zone)
+    day = _day(request, tz)
+    monday = day - dt.timedelta(days=day.weekday())
+    providers = list(Provider.objects.filter(active=True).order_by("display_name"))
+    raw = request.GET.get("provider", "")
+    provider = next((p for p in providers if str(p.pk) == raw), None) or (providers[0] if providers else None)
+    days = [monday + dt.timedelta(days=i) for i in range(7)]
+    by_day: dict[dt.date, list] = {d: [] for d in days}
+    if provider is not None:
+        starts, ends = selectors.local_day_bounds(days[0], days[-1], tz)
+        for appointment in selectors.appointments_between(
+            location=location, starts=starts, ends=ends, provider_id=provider.pk
+        ):
+            by_day[appointment.starts_at.astimezone(tz).date()].append(appointment)
+    context = {
+        "location": location,
+        "provider": provider,
+        "providers": providers,
+        "days": [(d, by_day[d]) for d in days],
+        "previous_week": monday - dt.timedelta(days=7),
+        "next_week": monday + dt.timedelta(days=7),
+        "monday": monday,
+    }
+    return _render_local(request, "appointments/staff/week.html", context, location)
+
+
+def _conflict_context(form, location, *, appointment=None):
+    """The appointments that clash with what the form asked for, to show next to the error."""
+    data = form.cleaned_data
+    probe = Appointment(
+        pk=appointment.pk if appointment else None,
+        service=data.get("service") or appointment.service,
+        provider=data["provider"],
+        room=data.get("room"),
+        starts_at=data["starts_at"],
+    )
+    probe.ends_at = probe.starts_at + dt.timedelta(minutes=probe.service.duration_minutes)
+    return list(selectors.conflicting_appointments(appointment=probe).select_related("patient"))
+
+
+@login_required
+def create_appointment(request):
+    _require_schedule_role(request)
+    location = _location(request)
+    conflicts = []
+    if request.method == "POST":
+        form = StaffAppointmentForm(request.POST, location=location)
+        if form.is_valid() and form.cleaned_data.get("starts_at"):
+            data = form.cleaned_data
+            try:
+                appointment = services.book_appointment(
+                    patient=data["patient"],
+                    service=data["service"],
+                    location=location,
+                    provider=data["provider"],
+                    room=data["room"],
+                    starts_at=data["starts_at"],
+                    notes=data["notes"],
+                    source=Appointment.Source.STAFF,
+                )
+            except (services.SlotTaken, services.NoRoomAvailable) as exc:
+                conflicts = _conflict_context(form, location)
+                if conflicts:
+                    form.add_error(None, "That time overlaps another appointment (see below).")
+                else:
+                    form.add_error("room", str(exc))
+            else:
+                messages.success(request, f"Booked appointment #{appointment.pk}.")
+                return redirect(_day_url(appointment, location))
+    else:
+        initial = {k: request.GET[k] for k in ("patient", "provider", "service", "date", "time") if k in request.GET}
+        form = StaffAppointmentForm(initial=initial, location=location)
+    context = {"form": form, "location": location, "conflicts": conflicts, "title": "New appointment"}
+    return _render_local(request, "appointments/staff/form.html", context, location, status=409 if conflicts else 200)
+
+
+def _day_url(appointment, location):
+    tz = ZoneInfo(location.time_zone)
+    return f"{reverse('appointments-day')}?date={appointment.starts_at.astimezone(tz).date().isoformat()}"
+
+
+@login_required
+def reschedule_appointment(request, pk: int):
+    _require_schedule_role(request)
+    appointment = get_object_or_404(Appointment.objects.select_related("location", "service", "patient"), pk=pk)
+    location = appointment.location
+    tz = ZoneInfo(location.time_zone)
+    conflicts = []
+    if request.method == "POST":
+        form = StaffRescheduleForm(request.POST, location=location)
+        if form.is_valid() and form.cleaned_data.get("starts_at"):
+            data = form.cleaned_data
+            try:
+                services.reschedule_appointment(
+                    appointment=appointment, starts_at=data["starts_at"], provider=data["provider"], room=data["room"]
+                )
+            except (services.SlotTaken, services.NoRoomAvailable) as exc:
+                conflicts = _conflict_context(form, location, appointment=appointment)
+                if conflicts:
+                    form.add_error(None, "That time overlaps another appointment (see below).")
+                else:
+                    form.add_error("room", str(exc))
+            except services.SchedulingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Moved appointment #{appointment.pk}.")
+                return redirect(_day_url(appointment, location))
+    else:
+        local = appointment.starts_at.astimezone(tz)
+        form = StaffRescheduleForm(
+            initial={
+                "provider": appointment.provider_id,
+                "room": appointment.room_id,
+                "date": local.date(),
+                "time": local.time().replace(tzinfo=None),
+            },
+            location=location,
+        )
+    context = {
+        "form": form,
+        "location": location,
+        "conflicts": conflicts,
+        "appointment": appointment,
+        "title": f"Reschedule appointment #{appointment.pk}",
+    }
+    return _render_local(request, "appointments/staff/form.html", context, location, status=409 if conflicts else 200)
+
+
+@login_required
+@require_POST
+def appointment_action(request, pk: int, action: str):
+    """Check in / complete / no-show / cancel / confirm. htmx gets the updated row back."""
+    _require_schedule_role(request)
+    handler = services.STAFF_ACTIONS.get(action)
+    if handler is None:
+        raise Http404
+    appointment = get_object_or_404(Appointment, pk=pk)
+    error = None
+    try:
+        handler(appointment=appointment)
+    except services.SchedulingError as exc:
+        error = str(exc)
+    appointment = Appointment.objects.select_related("patient", "service", "provider", "room", "location").get(pk=pk)
+    if request.htmx:
+        context = {"a": appointment, "error": error}
+        return _render_local(request, "appointments/staff/partials/today_row.html", context, appointment.location)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Appointment #{appointment.pk}: {appointment.get_status_display()}.")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/staff/") and "//" not in back else reverse("staff-home"))
