@@ -248,3 +248,15 @@ CLINIC_WEBSITE = env.str("CLINIC_WEBSITE", default="www.cinrellamedspa.com")
 PERIODIC_JOBS = [
     ("clearsessions", 3600),
 ]
+
+# --- payments ---------------------------------------------------------------------------------
+# Stripe keys (DESIGN.md §7). Blank in development: payment pages then say payments are not set
+# up. STRIPE_API_BASE points the server-side client elsewhere (localstripe in tests/dev).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Pay links and deposit links are signed and expire after this many hours.
+PAYMENTS_LINK_MAX_AGE_HOURS = env.int("PAYMENTS_LINK_MAX_AGE_HOURS", default=72)
+# Absolute base of links texted to patients (the portal's public origin).
+PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://localhost:8000")
