@@ -129,6 +129,12 @@ class Payment(models.Model):
         return f"Payment #{self.pk} ({self.kind}, {self.status})"
 
     @property
+    def stripe_idempotency_key(self) -> str:
+        """Our key plus the row's creation time: stable for retries of this row, and never
+        colliding with a row of an earlier database on the same Stripe account."""
+        return f"{self.idempotency_key}:{self.created_at.timestamp():.6f}"
+
+    @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
@@ -163,6 +169,10 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"Refund #{self.pk} ({self.status})"
+
+    @property
+    def stripe_idempotency_key(self) -> str:
+        return f"{self.idempotency_key}:{self.created_at.timestamp():.6f}"
 
 
 class PayLinkRequest(models.Model):

@@ -39,10 +39,12 @@ def ensure_customer(*, patient, user=None) -> StripeCustomer:
     existing = StripeCustomer.objects.filter(patient=patient).first()
     if existing:
         return existing
-    customer = gateway.create_customer(patient=patient, user=user, idempotency_key=f"customer:{patient.pk}")
+    customer = gateway.create_customer(
+        patient=patient, user=user, idempotency_key=f"customer:{patient.pk}:{patient.created_at.timestamp()}"
+    )
     try:
         with transaction.atomic():
-            return StripeCustomer.objects.create(patient=patient, customer_id=customer.id)
+            return StripeCustomer.objects.create(patient=patient, customer_id=customer["id"])
     except IntegrityError:
         # A parallel request created it (same idempotency key, so the same Stripe customer).
         return StripeCustomer.objects.get(patient=patient)
@@ -273,7 +275,7 @@ def _charge_saved_card(*, payment: Payment, card: SavedPaymentMethod, user) -> P
 
 
 def _record_card_error(*, payment: Payment, exc: stripe.CardError) -> Payment:
-    error = exc.error
+    error = gateway.error_body(exc)
     intent = error.get("payment_intent") if error else None
     if intent and intent.get("id"):
         payment.payment_intent_id = intent["id"]

@@ -45,7 +45,17 @@ def send(*, patient, categories, description: str, user=None, call: Callable[[st
         description=description,
         user=user,
     )
-    return call(client())
+    return _plain(call(client()))
+
+
+def _plain(obj):
+    """Stripe objects as plain dicts (our code reads them with [] and .get)."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
+def error_body(exc: stripe.StripeError) -> dict:
+    """The `error` object of a Stripe error response, as a plain dict."""
+    return _plain(exc.error) if exc.error is not None else {}
 
 
 def _opts(idempotency_key: str | None) -> dict:
@@ -136,7 +146,7 @@ def create_on_session_intent(*, payment, customer_id: str, save_card: bool, user
         categories=PAYMENT_ONLY,
         description=f"PaymentIntent for {payment.get_kind_display().lower()}",
         user=user,
-        call=lambda c: c.v1.payment_intents.create(params=params, options=_opts(payment.idempotency_key)),
+        call=lambda c: c.v1.payment_intents.create(params=params, options=_opts(payment.stripe_idempotency_key)),
     )
 
 
@@ -157,7 +167,7 @@ def charge_off_session(*, payment, customer_id: str, payment_method_id: str, use
         categories=PAYMENT_ONLY,
         description=f"Off-session charge: {payment.get_kind_display().lower()}",
         user=user,
-        call=lambda c: c.v1.payment_intents.create(params=params, options=_opts(payment.idempotency_key)),
+        call=lambda c: c.v1.payment_intents.create(params=params, options=_opts(payment.stripe_idempotency_key)),
     )
 
 
@@ -186,7 +196,7 @@ def create_refund(*, refund, user=None):
         categories=PAYMENT_ONLY,
         description="Refund",
         user=user,
-        call=lambda c: c.v1.refunds.create(params=params, options=_opts(refund.idempotency_key)),
+        call=lambda c: c.v1.refunds.create(params=params, options=_opts(refund.stripe_idempotency_key)),
     )
 
 
@@ -196,7 +206,14 @@ def list_refunds(*, payment, user=None):
         categories=PAYMENT_ONLY,
         description="Read refunds of a payment",
         user=user,
-        call=lambda c: c.v1.refunds.list(params={"payment_intent": payment.payment_intent_id, "limit": 100}),
+        call=lambda c: {
+            "data": [
+                _plain(r)
+                for r in c.v1.refunds.list(
+                    params={"payment_intent": payment.payment_intent_id, "limit": 100}
+                ).auto_paging_iter()
+            ]
+        },
     )
 
 
@@ -209,4 +226,5 @@ def construct_event(payload: bytes, signature_header: str):
     Raises ValueError (bad JSON) or stripe.SignatureVerificationError (forged or stale)."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise stripe.SignatureVerificationError("Webhook secret not configured", signature_header)
-    return stripe.Webhook.construct_event(payload, signature_header, settings.STRIPE_WEBHOOK_SECRET)
+    event = stripe.Webhook.construct_event(payload, signature_header, settings.STRIPE_WEBHOOK_SECRET)
+    return _plain(event)

@@ -48,7 +48,7 @@ def on_charge_refunded(obj) -> None:
     payment = Payment.objects.select_for_update().filter(payment_intent_id=intent_id).first() if intent_id else None
     if payment is None:
         return
-    for stripe_refund in gateway.list_refunds(payment=payment).auto_paging_iter():
+    for stripe_refund in gateway.list_refunds(payment=payment)["data"]:
         refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_refund["id"]).first()
         if refund is None:
             refund_id = (stripe_refund.get("metadata") or {}).get("cinrella_refund_id")
