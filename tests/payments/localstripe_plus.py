@@ -93,7 +93,6 @@ def _last_payment_error(self):
 PaymentIntent.last_payment_error = property(_last_payment_error)
 
 
-
 def _report_failure(self):
     """As Stripe: a declined confirmation's error carries the PaymentIntent."""
     schedule_webhook(Event("payment_intent.payment_failed", self))
