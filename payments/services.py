@@ -5,6 +5,7 @@ retry finds the row and reuses its idempotency key instead of charging again.
 Audit: Payment, Refund, SavedPaymentMethod and StripeCustomer are tracked by pghistory triggers
 (every insert/update is a history row), and every call to Stripe leaves a Disclosure row."""
 
+import datetime as dt
 import logging
 
 import stripe
@@ -302,6 +303,8 @@ def charge_fee(*, appointment, kind: str, user) -> Payment:
     if existing is None:
         if appointment.status != required_status:
             raise PaymentError(f"Only a {required_status.label.lower()} appointment can be charged this fee.")
+        if kind == Payment.Kind.LATE_CANCEL_FEE and cancelled_in_free_window(appointment):
+            raise PaymentError("This appointment was cancelled within the free cancellation window.")
         amount = sel.fee_due_cents(appointment, kind)
         if amount <= 0:
             raise PaymentError("There is no fee to charge (the location has none, or the kept deposit covers it).")
@@ -322,6 +325,13 @@ def charge_fee(*, appointment, kind: str, user) -> Payment:
     if card is None:
         raise PaymentError("The patient has no saved card.")
     return _charge_saved_card(payment=existing, card=card, user=user)
+
+
+def cancelled_in_free_window(appointment) -> bool:
+    if appointment.cancelled_at is None:
+        return False
+    free_until = appointment.starts_at - dt.timedelta(hours=appointment.location.free_cancellation_hours)
+    return appointment.cancelled_at <= free_until
 
 
 def take_balance_with_saved_card(*, appointment, amount_cents: int, card_id: int, nonce: str, user) -> Payment:

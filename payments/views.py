@@ -363,6 +363,9 @@ def deposit(request, token):
         return render(request, "payments/portal_done.html", {**context, "payment": existing})
     form = forms.PolicyAgreementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not gateway.is_configured():
+            messages.error(request, "Online payment is not available; please call the clinic.")
+            return render(request, "payments/deposit.html", {**context, "form": form}, status=503)
         try:
             services.record_policy_agreement(
                 patient=appointment.patient,
@@ -374,22 +377,14 @@ def deposit(request, token):
                 user_agent=user_agent(request),
             )
             payment, secret = services.start_deposit(appointment=appointment)
-        except (services.PaymentError, gateway.StripeNotConfigured) as exc:
-            messages.error(
-                request,
-                str(exc)
-                if isinstance(exc, services.PaymentError)
-                else "Online payment is not available; please call the clinic.",
-            )
-            return render(request, "payments/deposit.html", {**context, "form": form}, status=503)
+        except services.PaymentError as exc:
+            messages.error(request, str(exc))
+            return render(request, "payments/deposit.html", {**context, "form": form}, status=409)
         if secret is None:
             return render(request, "payments/portal_done.html", {**context, "payment": payment})
         return_url = request.build_absolute_uri(reverse("payments-deposit-done", args=[token]))
-        return render(
-            request,
-            "payments/pay.html",
-            {**context, **_element_context(payment=payment, secret=secret, return_url=return_url)},
-        )
+        element = _element_context(payment=payment, secret=secret, return_url=return_url)
+        return render(request, "payments/pay.html", {**context, **element})
     status = 400 if request.method == "POST" else 200
     return render(request, "payments/deposit.html", {**context, "form": form}, status=status)
 
@@ -457,6 +452,9 @@ def card(request, token):
     form = forms.PolicyAgreementForm(request.POST or None)
     context = {"policy_text": text, "policy_version": cancellation_policy.VERSION, "form": form}
     if request.method == "POST" and form.is_valid():
+        if not gateway.is_configured():
+            messages.error(request, "Saving a card online is not available right now; please call the clinic.")
+            return render(request, "payments/card.html", context, status=503)
         try:
             services.record_policy_agreement(
                 patient=patient, location=location, ip=client_ip(request), user_agent=user_agent(request)

@@ -1,5 +1,7 @@
 """Payment flows against localstripe over HTTP with the real stripe library."""
 
+import datetime as dt
+
 import pytest
 from django.db import transaction
 
@@ -214,3 +216,19 @@ def test_every_stripe_call_is_recorded_as_a_disclosure_without_health_data(strip
     customer = stripe_client.v1.customers.retrieve(appointment.patient.stripe_customer.customer_id)
     assert customer.name == appointment.patient.full_name
     assert customer.phone is None and customer.address is None  # only name and email are sent
+
+
+def test_late_cancellation_fee_only_for_a_late_cancellation(stripe_client, billing_user):
+    timely = AppointmentFactory(status=Appointment.Status.CANCELLED)
+    Appointment.objects.filter(pk=timely.pk).update(cancelled_at=timely.starts_at - dt.timedelta(hours=48))
+    timely.refresh_from_db()
+    helpers.saved_card(stripe_client, timely.patient)
+    with pytest.raises(services.PaymentError, match="free cancellation window"):
+        services.charge_fee(appointment=timely, kind=Payment.Kind.LATE_CANCEL_FEE, user=billing_user)
+
+    late = AppointmentFactory(status=Appointment.Status.CANCELLED, patient=timely.patient)
+    Appointment.objects.filter(pk=late.pk).update(cancelled_at=late.starts_at - dt.timedelta(hours=2))
+    late.refresh_from_db()
+    fee = services.charge_fee(appointment=late, kind=Payment.Kind.LATE_CANCEL_FEE, user=billing_user)
+    assert fee.status == Payment.Status.SUCCEEDED and fee.amount_cents == 5000
+    assert not Payment.objects.filter(appointment=timely).exists()

@@ -210,6 +210,7 @@ def test_payments_are_switched_off_cleanly_without_keys(client, settings):
     response = client.post(links.deposit_path(appointment), {"agree": "on"})
     assert response.status_code == 503
     assert "please call the clinic" in response.content.decode()
+    assert not CancellationPolicyAgreement.objects.exists()
 
 
 # --- patient page and takings -----------------------------------------------------------------
