@@ -6,13 +6,15 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, Sum
 
-from payments.models import Payment, Refund, SavedPaymentMethod
+from payments.models import PayLinkRequest, Payment, Refund, SavedPaymentMethod
 
 COUNTED_REFUNDS = (Refund.Status.PENDING, Refund.Status.SUCCEEDED)
 
 
 def refunded_cents(payment: Payment) -> int:
     """Refunds sent or about to be sent (a pending refund already reserves its amount)."""
+    if "refunds" in getattr(payment, "_prefetched_objects_cache", {}):
+        return sum(r.amount_cents for r in payment.refunds.all() if r.status in COUNTED_REFUNDS)
     total = payment.refunds.filter(status__in=COUNTED_REFUNDS).aggregate(s=Sum("amount_cents"))["s"]
     return total or 0
 
@@ -25,7 +27,8 @@ def refundable_cents(payment: Payment) -> int:
 
 def net_paid_cents(appointment, kinds) -> int:
     total = 0
-    for payment in appointment.payments.filter(kind__in=kinds, status=Payment.Status.SUCCEEDED):
+    paid = appointment.payments.filter(kind__in=kinds, status=Payment.Status.SUCCEEDED).prefetch_related("refunds")
+    for payment in paid:
         total += payment.amount_cents - refunded_cents(payment)
     return total
 
@@ -52,7 +55,14 @@ def payments_of_appointment(appointment):
     return (
         Payment.objects.filter(appointment=appointment)
         .select_related("payment_method")
-        .prefetch_related(Prefetch("refunds", queryset=Refund.objects.select_related("created_by")))
+        .prefetch_related(
+            Prefetch("refunds", queryset=Refund.objects.select_related("created_by")),
+            Prefetch(
+                "pay_link_requests",
+                queryset=PayLinkRequest.objects.filter(handed_off_at__isnull=True),
+                to_attr="pending_links",
+            ),
+        )
         .order_by("created_at")
     )
 

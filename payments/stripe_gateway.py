@@ -146,7 +146,10 @@ def create_on_session_intent(*, payment, customer_id: str, save_card: bool, user
         categories=PAYMENT_ONLY,
         description=f"PaymentIntent for {payment.get_kind_display().lower()}",
         user=user,
-        call=lambda c: c.v1.payment_intents.create(params=params, options=_opts(payment.stripe_idempotency_key)),
+        # Its own key: a fee whose off-session attempt failed may get an on-session intent later.
+        call=lambda c: c.v1.payment_intents.create(
+            params=params, options=_opts(f"{payment.stripe_idempotency_key}:on_session")
+        ),
     )
 
 

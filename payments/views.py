@@ -103,7 +103,6 @@ def _panel_context(request, appointment, access, balance_form=None, refund_form=
     payments = list(sel.payments_of_appointment(appointment))
     for payment in payments:
         payment.refundable = sel.refundable_cents(payment) if access == FULL else 0
-        payment.pending_links = list(payment.pay_link_requests.filter(handed_off_at__isnull=True)[:1])
     local_tz = ZoneInfo(appointment.location.time_zone)
     return {
         "appointment": appointment,

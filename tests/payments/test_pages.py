@@ -272,3 +272,16 @@ def test_takings_count_the_day_in_the_location_time_zone(staff_client, django_as
     assert "Deposit" not in html.split("<table>")[1]  # the 19th's deposit is on the 19th
 
     assert client.get("/staff/payments/takings/?date=nonsense").status_code == 200
+
+
+def test_payments_panel_query_count_does_not_grow_with_payments(staff_client, django_assert_max_num_queries):
+    appointment = AppointmentFactory()
+    for i in range(8):
+        payment = make_paid(appointment, Payment.Kind.BALANCE, 1000, timezone.now() + dt.timedelta(seconds=i))
+        Refund.objects.create(
+            payment=payment, amount_cents=100, reason="x", status=Refund.Status.SUCCEEDED, idempotency_key=f"r{i}"
+        )
+    client = staff_client("billing")
+    with django_assert_max_num_queries(18):
+        page = client.get(panel_url(appointment))
+    assert page.content.decode().count("$1.00 · Refunded") == 8
