@@ -9,3 +9,4 @@ def on_appointment_cancelled(sender, *, appointment, late: bool, by=None, **kwar
         services.keep_deposits_as_late_fee(appointment=appointment)
     else:
         services.refund_deposits_on_timely_cancel(appointment=appointment)
+    services.cancel_open_deposits(appointment=appointment)

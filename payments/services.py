@@ -444,3 +444,30 @@ def keep_deposits_as_late_fee(*, appointment) -> int:
     return appointment.payments.filter(kind=Payment.Kind.DEPOSIT, status=Payment.Status.SUCCEEDED).update(
         kept_as_late_fee=True, updated_at=timezone.now()
     )
+
+
+def cancel_open_deposits(*, appointment) -> None:
+    """An unpaid deposit of a cancelled appointment must not be paid later from an open tab:
+    cancel its PaymentIntent at Stripe after the cancellation commits."""
+    from payments.tasks import cancel_open_payment_task
+
+    open_deposits = appointment.payments.filter(kind=Payment.Kind.DEPOSIT, status__in=Payment.OPEN_STATUSES)
+    for payment_id in open_deposits.values_list("pk", flat=True):
+        transaction.on_commit(lambda pk=payment_id: cancel_open_payment_task.enqueue(pk))
+
+
+def cancel_open_payment(*, payment_id: int, user=None) -> Payment:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("patient").get(pk=payment_id)
+        if not payment.is_open:
+            return payment
+        if not payment.payment_intent_id:
+            payment.status = Payment.Status.CANCELED
+            payment.save()
+            return payment
+        try:
+            intent = gateway.cancel_payment_intent(payment=payment, user=user)
+        except stripe.InvalidRequestError:
+            # Already paid or already cancelled at Stripe: take Stripe's word for it.
+            intent = gateway.retrieve_payment_intent(payment=payment, user=user)
+        return apply_intent(payment=payment, intent=intent, user=user)

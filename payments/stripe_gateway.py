@@ -184,6 +184,16 @@ def retrieve_payment_intent(*, payment, user=None):
     )
 
 
+def cancel_payment_intent(*, payment, user=None):
+    return send(
+        patient=payment.patient,
+        categories=PAYMENT_ONLY,
+        description="Cancel an unpaid PaymentIntent",
+        user=user,
+        call=lambda c: c.v1.payment_intents.cancel(payment.payment_intent_id),
+    )
+
+
 # --- refunds -------------------------------------------------------------------------------------
 
 

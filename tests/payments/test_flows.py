@@ -232,3 +232,17 @@ def test_late_cancellation_fee_only_for_a_late_cancellation(stripe_client, billi
     fee = services.charge_fee(appointment=late, kind=Payment.Kind.LATE_CANCEL_FEE, user=billing_user)
     assert fee.status == Payment.Status.SUCCEEDED and fee.amount_cents == 5000
     assert not Payment.objects.filter(appointment=timely).exists()
+
+
+def test_cancelling_cancels_an_unpaid_deposit_at_stripe(stripe_client, django_capture_on_commit_callbacks):
+    appointment = AppointmentFactory()
+    payment, _secret = services.start_deposit(appointment=appointment)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Appointment.objects.filter(pk=appointment.pk).update(status=Appointment.Status.CANCELLED)
+        appointment_cancelled.send(sender=Appointment, appointment=appointment, late=False, by="patient")
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CANCELED
+    assert stripe_client.v1.payment_intents.retrieve(payment.payment_intent_id).status == "canceled"
+    assert not Refund.objects.exists()
