@@ -285,3 +285,48 @@ def test_payments_panel_query_count_does_not_grow_with_payments(staff_client, dj
     with django_assert_max_num_queries(18):
         page = client.get(panel_url(appointment))
     assert page.content.decode().count("$1.00 · Refunded") == 8
+
+
+def test_front_desk_takes_the_balance_with_a_new_card_in_the_payment_element(staff_client, stripe_client):
+    appointment = AppointmentFactory()
+    client = staff_client("front_desk")
+    response = client.post(
+        panel_url(appointment) + "balance/", {"amount": "200", "method": "new", "card": "", "nonce": "abc123"}
+    )
+    payment = Payment.objects.get(appointment=appointment, kind=Payment.Kind.BALANCE)
+    assert response.status_code == 302 and response["Location"] == f"/staff/payments/payment/{payment.pk}/collect/"
+
+    page = client.get(response["Location"])
+    assert f'data-client-secret="{payment.payment_intent_id}_secret_' in page.content.decode()
+    assert "https://js.stripe.com" in csp_directives(page)["script-src"]
+
+    helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
+    done = client.get(f"/staff/payments/payment/{payment.pk}/collect/done/", follow=True)
+    assert "Balance paid." in done.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert not appointment.patient.saved_payment_methods.exists()  # a desk payment does not save the card
+
+
+def test_balance_more_than_due_is_refused_with_a_message(staff_client):
+    appointment = AppointmentFactory()
+    response = staff_client("billing").post(
+        panel_url(appointment) + "balance/", {"amount": "250", "method": "new", "nonce": "n1"}, follow=True
+    )
+    assert "more than the balance due" in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+def test_billing_sends_a_pay_link_for_a_declined_fee(staff_client, stripe_client):
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    helpers.saved_card(stripe_client, appointment.patient, number=helpers.DECLINED_ON_CHARGE)
+    client = staff_client("billing")
+    declined = client.post(panel_url(appointment) + "fee/", {"kind": "no_show_fee"}, follow=True)
+    assert "The card was declined." in declined.content.decode()
+    fee = Payment.objects.get(appointment=appointment)
+
+    page = client.post(f"/staff/payments/payment/{fee.pk}/pay-link/", follow=True)
+    html = page.content.decode()
+    assert "Pay link prepared for the patient." in html
+    assert "Pay link waiting to be sent" in html and "/book/pay/" in html
+    assert fee.pay_link_requests.count() == 1
