@@ -423,6 +423,7 @@ def refund_payment(*, payment: Payment, amount_cents: int, reason: str, user) ->
 # --- cancellation rules ----------------------------------------------------------------------------
 
 TIMELY_CANCEL_REASON = "Cancelled within the free cancellation window (automatic)"
+PAID_AFTER_CANCEL = "Deposit paid while the appointment was being cancelled (automatic)"
 
 
 def refund_deposits_on_timely_cancel(*, appointment) -> list[Refund]:
@@ -470,4 +471,13 @@ def cancel_open_payment(*, payment_id: int, user=None) -> Payment:
         except stripe.InvalidRequestError:
             # Already paid or already cancelled at Stripe: take Stripe's word for it.
             intent = gateway.retrieve_payment_intent(payment=payment, user=user)
-        return apply_intent(payment=payment, intent=intent, user=user)
+        payment = apply_intent(payment=payment, intent=intent, user=user)
+        if payment.status == Payment.Status.SUCCEEDED:
+            # Paid in the moment the visit was being cancelled: the money goes back.
+            from payments.tasks import submit_refund_task
+
+            refund = request_refund(
+                payment=payment, amount_cents=sel.refundable_cents(payment), reason=PAID_AFTER_CANCEL, automatic=True
+            )
+            transaction.on_commit(lambda: submit_refund_task.enqueue(refund.pk))
+        return payment

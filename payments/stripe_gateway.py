@@ -161,6 +161,8 @@ def charge_off_session(*, payment, customer_id: str, payment_method_id: str, use
         "currency": payment.currency,
         "customer": customer_id,
         "payment_method": payment_method_id,
+        # Cards only: with dashboard-enabled methods Stripe would demand a return_url here.
+        "payment_method_types": ["card"],
         "off_session": True,
         "confirm": True,
         "metadata": _metadata(payment),

@@ -246,3 +246,19 @@ def test_cancelling_cancels_an_unpaid_deposit_at_stripe(stripe_client, django_ca
     assert payment.status == Payment.Status.CANCELED
     assert stripe_client.v1.payment_intents.retrieve(payment.payment_intent_id).status == "canceled"
     assert not Refund.objects.exists()
+
+
+def test_a_deposit_paid_while_cancelling_is_refunded(stripe_client, django_capture_on_commit_callbacks):
+    appointment = AppointmentFactory()
+    payment, _secret = services.start_deposit(appointment=appointment)
+    # The patient pays in a tab left open; our row has not heard about it yet.
+    helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Appointment.objects.filter(pk=appointment.pk).update(status=Appointment.Status.CANCELLED)
+        appointment_cancelled.send(sender=Appointment, appointment=appointment, late=True, by="patient")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    refund = Refund.objects.get(payment=payment)
+    assert refund.automatic and refund.amount_cents == 5000
+    assert refund.status == Refund.Status.SUCCEEDED
