@@ -265,3 +265,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cinrella Med Spa <no
 PORTAL_SIGN_IN_MAX_PER_IP = env.int("PORTAL_SIGN_IN_MAX_PER_IP", default=20)  # per 15 minutes
 PORTAL_SESSION_IDLE_SECONDS = env.int("PORTAL_SESSION_IDLE_SECONDS", default=15 * 60)
 PRIVACY_ANALYTICS_SCRIPT = env.str("PRIVACY_ANALYTICS_SCRIPT", default="")  # static path, loaded only after consent
+
+# --- payments ---------------------------------------------------------------------------------
+# Stripe keys (DESIGN.md §7). Blank in development: payment pages then say payments are not set
+# up. STRIPE_API_BASE points the server-side client elsewhere (localstripe in tests/dev).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Pay links and deposit links are signed and expire after this many hours.
+PAYMENTS_LINK_MAX_AGE_HOURS = env.int("PAYMENTS_LINK_MAX_AGE_HOURS", default=72)
+# Absolute base of links texted to patients (the portal's public origin).
+PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://localhost:8000")
