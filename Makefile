@@ -25,7 +25,11 @@ lint: install
 	$(RUN) python manage.py makemigrations --check --dry-run
 
 bench: install
-	$(RUN) python bin/bench.py
+	$(RUN) python bin/bench.py $(ARGS)
+
+# For every section of the privacy policy: the rules enforcing it and the tests proving them.
+policy-report: install
+	$(RUN) python manage.py policy_report
 
 clean-db:
 	rm -rf .pgdata .pgdata.lock

@@ -39,7 +39,11 @@ def sync_role_permissions() -> None:
 
 
 @receiver(post_migrate)
-def _sync_after_migrate(sender, app_config=None, **kwargs):
+def _sync_after_migrate(sender, app_config=None, plan=None, **kwargs):
+    if plan is None:
+        # `flush` (between transactional tests) emits post_migrate without a plan; the groups'
+        # rows are restored from the serialized test database there, so don't create them twice.
+        return
     # Once per migrate run, after the last installed app: every app's permissions exist by then.
     if app_config is not None and app_config is list(apps.get_app_configs())[-1]:
         sync_role_permissions()

@@ -33,6 +33,24 @@ def staff_client(client):
     return make
 
 
+# Data migrations that load reference data (role groups, the recipient registry, retention rules,
+# policy version 1). A flush empties every table; the next transactional test needs them back.
+REFERENCE_DATA_SEEDS = [
+    ("cinrella.migrations.0001_initial", "create_role_groups"),
+    ("privacy.migrations.0002_seed_recipients", "seed"),
+    ("privacy.migrations.0004_seed_retention_and_policy_v1", "seed"),
+]
+
+
+def reseed_reference_data():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module_name, function_name in REFERENCE_DATA_SEEDS:
+        getattr(import_module(module_name), function_name)(apps, None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _flush_may_truncate_audit_tables():
     """Transactional tests end with a flush (TRUNCATE of every table). Audit tables refuse
@@ -42,7 +60,9 @@ def _flush_may_truncate_audit_tables():
     original = DatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        return original(self, ["SET LOCAL cinrella.allow_truncate = 'on'", *sql_list])
+        result = original(self, ["SET LOCAL cinrella.allow_truncate = 'on'", *sql_list])
+        reseed_reference_data()
+        return result
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield

@@ -355,7 +355,8 @@ def calendar_file(request, token: str):
     event.add("dtstamp", timezone.now())
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)
-    event.add("summary", f"{appointment.service.name} at {settings.CLINIC_NAME}")
+    # No treatment name: calendar files end up synced to third-party calendar services.
+    event.add("summary", f"Appointment at {settings.CLINIC_NAME}")
     event.add("location", f"{location.name}, {location.address}")
     event.add("description", f"To change or cancel, call {location.phone}.")
     if appointment.status == Appointment.Status.CANCELLED:

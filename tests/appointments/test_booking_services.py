@@ -234,7 +234,7 @@ def test_a_failing_receiver_rolls_the_booking_back(setup):
     assert not Appointment.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("through_engine", [False, True], ids=["straight-to-insert", "engine-then-insert"])
 def test_twenty_concurrent_bookings_of_one_slot_make_exactly_one_appointment(through_engine):
     service = ServiceFactory(duration_minutes=30)

@@ -1,7 +1,6 @@
 """Booking on a phone-sized screen in Debian's Chromium, driven by Playwright."""
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,20 @@ PHONE = {"width": 390, "height": 844}
 def browser_page():
     from playwright.sync_api import sync_playwright
 
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set for the whole suite (pyproject, [tool.pytest_env]):
     # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are fine.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-            yield context.new_page()
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        yield context.new_page()
+        browser.close()
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_patient_books_on_a_phone(live_server, browser_page):
     room_type = RoomTypeFactory(name="Treatment room")
     service = ServiceFactory(name="Neuromodulator", category="Injectables", duration_minutes=30, room_types=[room_type])

@@ -10,8 +10,10 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # Function scope: other test modules start their own Playwright; two sync instances must
+    # never be alive at once in one thread.
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (see README)")
     from playwright.sync_api import sync_playwright

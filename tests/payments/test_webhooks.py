@@ -218,7 +218,7 @@ def _wait_for(predicate, timeout=15.0):
     return False
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_localstripe_delivers_signed_webhooks_that_we_verify_and_apply(live_server, localstripe_url, stripe_client):
     """Deposit end to end: Stripe (localstripe) posts real signed events to our running server."""
     _register_localstripe_webhook(localstripe_url, f"{live_server.url}{URL}")
