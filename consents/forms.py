@@ -80,3 +80,19 @@ class SmsProofExportForm(forms.Form):
         if data.get("legal_basis") and not (data.get("legal_reference") or "").strip():
             self.add_error("legal_reference", "A legal disclosure needs the reference of the order or request.")
         return data
+
+
+class SmsOptInForm(forms.Form):
+    """The booking portal's two SMS boxes (DESIGN.md §5): never pre-checked, both optional, each
+    labelled with its exact disclosure. Render with templates/consents/partials/sms_opt_in_boxes.html
+    and pass the cleaned values to consents.services.record_portal_sms_choices."""
+
+    sms_transactional = forms.BooleanField(required=False, initial=False)
+    sms_marketing = forms.BooleanField(required=False, initial=False)
+
+    def __init__(self, *args, **kwargs):
+        from consents import disclosures
+
+        super().__init__(*args, **kwargs)
+        self.fields["sms_transactional"].label = disclosures.transactional_disclosure()
+        self.fields["sms_marketing"].label = disclosures.marketing_disclosure()

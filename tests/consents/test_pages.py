@@ -366,3 +366,27 @@ def test_proof_export_is_for_managers_only_and_rejects_a_bad_phone(staff_client)
     )
     assert response.status_code == 400
     assert "Enter a valid mobile number" in response.text
+
+
+def test_portal_sms_boxes_are_unchecked_by_default_and_show_the_disclosures():
+    from django.template.loader import render_to_string
+
+    from consents.forms import SmsOptInForm
+
+    html = render_to_string("consents/partials/sms_opt_in_boxes.html", {"form": SmsOptInForm()})
+    assert html.count('type="checkbox"') == 2
+    assert "checked" not in html
+    assert "Consent is not a condition of purchase." in html
+    assert "Reply STOP to opt out, HELP for help." in html
+    assert "/privacy/" in html
+    declined = SmsOptInForm({})
+    assert declined.is_valid()
+    assert (
+        services.record_portal_sms_choices(
+            phone="",
+            transactional=declined.cleaned_data["sms_transactional"],
+            marketing=declined.cleaned_data["sms_marketing"],
+            request=None,
+        )
+        == []
+    )
