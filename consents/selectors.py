@@ -120,6 +120,20 @@ def valid_signature_for(patient, template: ConsentTemplate, *, at=None) -> Conse
     )
 
 
+def valid_signatures_by_template(patient, templates, *, at=None) -> dict[int, ConsentSignature]:
+    """template id → the patient's newest signature in force, for many templates in one query."""
+    newest: dict[int, ConsentSignature] = {}
+    signatures = (
+        valid_signatures(at=at)
+        .filter(patient=patient, template_version__template__in=list(templates))
+        .select_related("template_version")
+        .order_by("-signed_at", "-id")
+    )
+    for signature in signatures:
+        newest.setdefault(signature.template_version.template_id, signature)
+    return newest
+
+
 def has_valid_consent_of_kind(patient, kind: str, *, at=None) -> bool:
     if patient is None or patient.pk is None:
         return False

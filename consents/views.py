@@ -51,10 +51,9 @@ def _may(request, *roles) -> bool:
 
 def _template_rows(patient, templates):
     """Each template with the patient's signature in force (if any) for a status list."""
-    rows = []
-    for template in templates:
-        rows.append({"template": template, "signature": selectors.valid_signature_for(patient, template)})
-    return rows
+    templates = list(templates)
+    in_force = selectors.valid_signatures_by_template(patient, templates)
+    return [{"template": t, "signature": in_force.get(t.pk)} for t in templates]
 
 
 # --- staff: check-in warning, patient consents, tablet signing --------------------------------------

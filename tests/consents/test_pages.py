@@ -390,3 +390,23 @@ def test_portal_sms_boxes_are_unchecked_by_default_and_show_the_disclosures():
         )
         == []
     )
+
+
+def test_patient_consents_page_query_count_does_not_grow_with_forms_and_signatures(
+    staff_client, django_assert_max_num_queries
+):
+    client = staff_client("provider")
+    patient = PatientFactory()
+    for n in range(6):
+        template = published_template(title=f"Form {n}")
+        services.sign_consent(
+            patient=patient,
+            version=selectors.current_version(template),
+            typed_name="Maria Lopez",
+            signature_data_url=signature_data_url(),
+            channel="portal",
+        )
+    with django_assert_max_num_queries(11):
+        page = client.get(f"/staff/consents/patient/{patient.pk}/")
+    assert page.text.count("signed ✓") == 6
+    assert page.text.count("/pdf/") == 6
