@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from consents import links, selectors, services
 from consents.models import ConsentSignature
@@ -43,6 +44,9 @@ def browser_page():
         )
         page.console_errors = errors
         yield page, context
+        # ORM calls made while Playwright's loop runs may get their own database connection
+        # (Django keeps connections per context); close it here so the test database can be dropped.
+        connections.close_all()
         browser.close()
 
 
