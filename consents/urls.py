@@ -20,5 +20,10 @@ urlpatterns = [
         views.portal_signature_pdf,
         name="consents-portal-pdf",
     ),
+    path(
+        "book/consents/<str:token>/signature/<int:signature_id>/revoke/",
+        views.portal_revoke,
+        name="consents-portal-revoke",
+    ),
     path("book/preferences/<str:token>/", views.sms_preferences, name="consents-sms-preferences"),
 ]

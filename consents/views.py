@@ -250,6 +250,20 @@ def portal_signature_pdf(request, token, signature_id):
     return _pdf_response(signature)
 
 
+@require_POST
+def portal_revoke(request, token, signature_id):
+    """The patient withdraws one of their own consents (e.g. photos for marketing): effective now."""
+    patient, _ = links.read_signing_token(token)
+    signature = get_object_or_404(ConsentSignature, pk=signature_id, patient=patient)
+    try:
+        services.revoke_consent(signature=signature, reason="Revoked by the patient in the portal.", request=request)
+    except services.ConsentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your consent is withdrawn from now on.")
+    return redirect("consents-portal-list", token=token)
+
+
 # --- SMS consent: patient preferences, staff status and verbal capture ------------------------------
 
 

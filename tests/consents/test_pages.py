@@ -410,3 +410,39 @@ def test_patient_consents_page_query_count_does_not_grow_with_forms_and_signatur
         page = client.get(f"/staff/consents/patient/{patient.pk}/")
     assert page.text.count("signed ✓") == 6
     assert page.text.count("/pdf/") == 6
+
+
+def test_patient_withdraws_photo_marketing_consent_in_the_portal(client):
+    from consents.models import ConsentKind
+    from patients.consent_checks import has_photo_marketing_consent
+
+    patient = PatientFactory()
+    template = published_template(title="Photography consent — marketing use", kind=ConsentKind.PHOTO_MARKETING)
+    signature = services.sign_consent(
+        patient=patient,
+        version=selectors.current_version(template),
+        typed_name="Maria Lopez",
+        signature_data_url=signature_data_url(),
+        channel="portal",
+    )
+    token = links.signing_token(patient)
+    assert has_photo_marketing_consent(patient) is True
+    assert "Withdraw this consent" in client.get(f"/book/consents/{token}/").text
+
+    other_token = links.signing_token(PatientFactory())
+    assert client.post(f"/book/consents/{other_token}/signature/{signature.pk}/revoke/").status_code == 404
+    response = client.post(f"/book/consents/{token}/signature/{signature.pk}/revoke/")
+
+    assert response.status_code == 302
+    assert has_photo_marketing_consent(patient) is False
+    signature.refresh_from_db()
+    assert signature.revocation.recorded_by is None
+
+
+def test_check_in_panel_answers_htmx_with_the_partial_only(staff_client):
+    client = staff_client("front_desk")
+    appointment = AppointmentFactory()
+    published_template().required_for_services.add(appointment.service)
+    response = client.get(f"/staff/consents/appointment/{appointment.pk}/", HTTP_HX_REQUEST="true")
+    assert "<html" not in response.text
+    assert 'id="appointment-consents"' in response.text and "sign now" in response.text
