@@ -30,9 +30,10 @@ def published_template(**kw):
 def pdf_text(pdf: bytes) -> str:
     """Text drawn by fpdf2 with a core font: decompress content streams, join the string operands."""
     chunks = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    # fpdf2 writes "stream\n<data>\nendstream"; compressed data may itself end in a \r byte, so no \r? here.
+    for stream in re.findall(rb"stream\n(.*?)\nendstream", pdf, re.S):
         try:
-            chunks.append(zlib.decompress(stream))
+            chunks.append(zlib.decompressobj().decompress(stream))
         except zlib.error:
             chunks.append(stream)
     strings = re.findall(rb"\((.*?)(?<!\\)\)\s*Tj", b"\n".join(chunks), re.S)
