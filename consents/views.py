@@ -6,6 +6,9 @@ Roles (DESIGN.md §3): signed consents are health data — front desk sees prese
 sms_consent: front desk, provider and manager read; front desk records verbal consent;
 billing sees none of it (404)."""
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -39,6 +42,12 @@ SMS_CONSENT_READ_ROLES = (Role.FRONT_DESK, Role.PROVIDER, Role.MANAGER)
 SMS_CONSENT_RECORD_ROLES = (Role.FRONT_DESK,)
 
 
+def _render(request, template_name, context, status=200, *, tz_name=None):
+    """Render with times shown in the clinic's (or the appointment location's) time zone."""
+    with timezone.override(ZoneInfo(tz_name or settings.CLINIC_TIME_ZONE)):
+        return render(request, template_name, context, status=status)
+
+
 def _allow(request, *roles) -> None:
     """Out-of-scope answers 404, never 403-with-details (DESIGN.md §3)."""
     if not (request.user.is_superuser or has_role(request.user, *roles)):
@@ -63,7 +72,9 @@ def _template_rows(patient, templates):
 def appointment_consents(request, appointment_id):
     """Check-in panel: "consent X missing — sign now" for the appointment's service."""
     _allow(request, *CONSENT_DESK_ROLES)
-    appointment = get_object_or_404(Appointment.objects.select_related("service", "patient"), pk=appointment_id)
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("service", "patient", "location"), pk=appointment_id
+    )
     missing = selectors.missing_consents(appointment)
     context = {
         "appointment": appointment,
@@ -72,7 +83,7 @@ def appointment_consents(request, appointment_id):
         "required": _template_rows(appointment.patient, selectors.required_templates(appointment.service)),
     }
     template = "consents/partials/appointment_consents.html" if request.htmx else "consents/appointment.html"
-    return render(request, template, context)
+    return _render(request, template, context, tz_name=appointment.location.time_zone)
 
 
 @login_required
@@ -80,7 +91,7 @@ def patient_consents(request, patient_id):
     _allow(request, *CONSENT_DESK_ROLES)
     patient = get_object_or_404(Patient, pk=patient_id)
     templates = ConsentTemplate.objects.filter(active=True, versions__isnull=False).distinct().order_by("title")
-    return render(
+    return _render(
         request,
         "consents/patient.html",
         {
@@ -127,7 +138,7 @@ def _sign_page(request, *, patient, template, appointment, channel, staff_user, 
         else:
             messages.success(request, f"Thank you — “{template.title}” is signed.")
             return redirect(done_url)
-    return render(
+    return _render(
         request,
         "consents/sign.html",
         {
@@ -215,7 +226,7 @@ def portal_consents(request, token):
         templates = selectors.required_templates(appointment.service)
     else:
         templates = ConsentTemplate.objects.filter(active=True, versions__isnull=False).distinct().order_by("title")
-    return render(
+    return _render(
         request,
         "consents/portal_list.html",
         {
@@ -286,7 +297,7 @@ def sms_preferences(request, token):
         else:
             messages.success(request, "Your text-message choices are saved." if changed else "Nothing changed.")
             return redirect("consents-sms-preferences", token=token)
-    return render(
+    return _render(
         request,
         "consents/sms_preferences.html",
         {
@@ -324,7 +335,7 @@ def staff_sms_consent(request, patient_id):
             else:
                 messages.success(request, "Recorded in the SMS consent ledger.")
                 return redirect("consents-sms-status", patient_id=patient.pk)
-    return render(
+    return _render(
         request,
         "consents/sms_status.html",
         {
@@ -360,7 +371,7 @@ def sms_proof_export(request):
             form.add_error(None, f"Refused by the privacy policy: {exc}")
         else:
             return _proof_file(data, events)
-    return render(request, "consents/sms_proof.html", {"form": form}, status=400 if request.method == "POST" else 200)
+    return _render(request, "consents/sms_proof.html", {"form": form}, status=400 if request.method == "POST" else 200)
 
 
 def _log_proof_export(request, data, events) -> None:

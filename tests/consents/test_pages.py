@@ -447,3 +447,19 @@ def test_check_in_panel_answers_htmx_with_the_partial_only(staff_client):
     response = client.get(f"/staff/consents/appointment/{appointment.pk}/", HTTP_HX_REQUEST="true")
     assert "<html" not in response.text
     assert 'id="appointment-consents"' in response.text and "sign now" in response.text
+
+
+def test_staff_pages_show_times_in_the_clinic_time_zone(staff_client):
+    import datetime as dt
+
+    patient = PatientFactory(mobile_phone="+18585550191")
+    services.record_sms_consent_event(
+        phone=patient.mobile_phone,
+        purpose=SmsPurpose.TRANSACTIONAL,
+        action="opt_in",
+        source="portal_form",
+        occurred_at=dt.datetime(2026, 7, 1, 19, 30, tzinfo=dt.UTC),
+        patient=patient,
+    )
+    page = staff_client("front_desk").get(f"/staff/patients/{patient.pk}/sms-consent/").text
+    assert "Jul 1, 2026 12:30 PM PDT" in page  # 19:30 UTC
