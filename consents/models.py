@@ -1,10 +1,11 @@
-"""Consent records. This module starts with the SMS consent ledger (policy §4, DESIGN.md §5)."""
+"""Consent records: the SMS consent ledger (policy §4, DESIGN.md §5) and signed treatment, photo
+and policy consents on versioned templates (§2B)."""
 
 import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from cinrella.crypto import EncryptedCharField
+from cinrella.crypto import EncryptedCharField, EncryptedTextField
 
 
 class SmsPurpose(models.TextChoices):
@@ -68,3 +69,151 @@ class SmsConsentEvent(models.Model):
 
     def __str__(self):
         return f"SMS consent event #{self.pk} ({self.purpose} {self.action})"
+
+
+# --- treatment, photo and policy consents ---------------------------------------------------------
+
+
+class ConsentKind(models.TextChoices):
+    TREATMENT = "treatment", "Treatment consent"
+    PHOTO_CLINICAL = "photo_clinical", "Photography — clinical record only"
+    PHOTO_MARKETING = "photo_marketing", "Photography — marketing use"
+    HIPAA_NOTICE = "hipaa_notice", "HIPAA notice acknowledgement"
+    FINANCIAL_POLICY = "financial_policy", "Financial and cancellation policy"
+
+
+class ConsentTemplate(models.Model):
+    """A consent form (e.g. "Neuromodulator treatment consent"). Its words live in immutable
+    `ConsentTemplateVersion` rows: changing the text means publishing a new version, so every
+    signature keeps pointing at exactly what the patient read."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=160)
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    validity_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="A signature expires this many days after signing; empty = never."
+    )
+    required_for_services = models.ManyToManyField(
+        "appointments.Service",
+        blank=True,
+        related_name="required_consent_templates",
+        help_text="Appointments for these services cannot be completed until this consent is signed and valid.",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def current_version(self):
+        return self.versions.order_by("-number").first()
+
+
+class ConsentTemplateVersion(models.Model):
+    """One published text of a consent template. Never updated or deleted (database trigger)."""
+
+    template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    body = models.TextField()
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [models.UniqueConstraint(fields=["template", "number"], name="one_number_per_template_version")]
+        triggers = [pgtrigger.Protect(name="published_text_immutable", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.template} v{self.number}"
+
+
+class ConsentSignature(models.Model):
+    """A patient's signature on one exact template version. Append-only: a revocation is a
+    `ConsentRevocation` row, never an edit. The typed name and the drawn signature are PHI
+    (signed treatment consents are health information, §2B) and are encrypted."""
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", "Patient portal (signed link)"
+        FRONT_DESK = "front_desk", "Front-desk tablet"
+
+    template_version = models.ForeignKey(ConsentTemplateVersion, on_delete=models.PROTECT, related_name="signatures")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="consent_signatures")
+    appointment = models.ForeignKey(
+        "appointments.Appointment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    typed_name = EncryptedCharField(max_length=200)
+    # base64 PNG drawn on the signing canvas, Fernet-encrypted like every PHI field.
+    signature_png_b64 = EncryptedTextField()
+    rendered_text_sha256 = models.CharField(max_length=64)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The staff member who handed over the tablet (front-desk signing).",
+    )
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_signature_patient")]
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Consent signature #{self.pk}"
+
+
+class ConsentRevocation(models.Model):
+    """The patient withdrew a signed consent. Takes effect at `revoked_at` (immediately)."""
+
+    signature = models.OneToOneField(ConsentSignature, on_delete=models.PROTECT, related_name="revocation")
+    revoked_at = models.DateTimeField()
+    reason = EncryptedTextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Revocation of consent signature #{self.signature_id}"
+
+
+class SmsConsentProofExport(models.Model):
+    """Audit of every SMS consent proof export (who, which phone digest, to whom, when).
+    Exports sent outside the clinic also have a privacy Disclosure row."""
+
+    class Destination(models.TextChoices):
+        IN_CLINIC = "in_clinic", "In-clinic download"
+        OUTSIDE = "outside", "Sent outside the clinic"
+
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    phone_bidx = models.CharField(max_length=64)
+    file_format = models.CharField(max_length=4)
+    destination = models.CharField(max_length=12, choices=Destination.choices)
+    recipient = models.ForeignKey(
+        "privacy.Recipient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    event_count = models.PositiveIntegerField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"SMS consent proof export #{self.pk}"

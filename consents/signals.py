@@ -1,0 +1,14 @@
+"""Signals the consents app sends inside the transaction that records the consent.
+
+`sms_opt_in_recorded`: a patient opted in to SMS through the portal (booking boxes or the
+preferences page). Keyword arguments: `phone` (E.164), `purposes` (list of SmsPurpose values
+newly opted in), `events` (the SmsConsentEvent rows), `patient` (or None). Messaging listens and
+queues the double opt-in confirmation text (consents.disclosures.double_opt_in_confirmation)
+in its outbox, in the same transaction. Sent with `send()`: a failing receiver rolls back.
+
+`consent_revoked`: a signed consent was revoked. Keyword arguments: `signature`, `revocation`."""
+
+from django.dispatch import Signal
+
+sms_opt_in_recorded = Signal()
+consent_revoked = Signal()
