@@ -37,6 +37,9 @@ def recipient_region(phone: str) -> tuple[tuple[str, ...], str]:
     except phonenumbers.NumberParseException:
         return (), ""
     zones = tuple(z for z in phone_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    if len(zones) > 3:
+        # Non-geographic numbers (toll-free, 5XX) list every zone of the numbering plan: no information.
+        zones = ()
     description = geocoder.description_for_number(parsed, "en")
     state = US_STATES.get(description, "")
     if not state and ", " in description:
