@@ -227,7 +227,7 @@ def campaign_list(request):
 
 @roles_required(Role.MANAGER)
 def campaign_new(request):
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         campaign = services.create_campaign(
             name=form.cleaned_data["name"],
@@ -243,7 +243,7 @@ def campaign_new(request):
 @roles_required(Role.MANAGER)
 def campaign_detail(request, pk):
     campaign = get_object_or_404(Campaign, pk=pk)
-    form = ScheduleCampaignForm(request.POST or None)
+    form = ScheduleCampaignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if "cancel" in request.POST:
             count = services.cancel_campaign(campaign=campaign, user=request.user)
@@ -323,7 +323,7 @@ def _simulate_inbound(request, phone: str, body: str):
 def simulator(request):
     if not is_console_backend():
         raise Http404
-    form = SimulatorReplyForm(request.POST or None)
+    form = SimulatorReplyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if "run_worker" in request.POST:
             from messaging.dispatch import run_once
