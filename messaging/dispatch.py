@@ -18,7 +18,8 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from consents.models import SmsConsentEvent
@@ -146,6 +147,30 @@ def _decide(row: OutboundMessage, consents, twilio: Recipient, now) -> str:
     return "send"
 
 
+def _save_decisions(rows) -> None:
+    """One UPDATE per distinct outcome (most batches have one or two), not one per row."""
+    groups: dict[tuple, list[int]] = {}
+    for row in rows:
+        key = (
+            row.status,
+            row.error_reason,
+            row.error_code,
+            row.status_updated_at,
+            row.next_attempt_at,
+            row.held_reason,
+        )
+        groups.setdefault(key, []).append(row.pk)
+    for (status, reason, code, updated_at, next_attempt_at, held_reason), ids in groups.items():
+        OutboundMessage.objects.filter(pk__in=ids).update(
+            status=status,
+            error_reason=reason,
+            error_code=code,
+            status_updated_at=updated_at,
+            next_attempt_at=next_attempt_at,
+            held_reason=held_reason,
+        )
+
+
 def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], RoundResult]:
     """Claim due rows and decide each at send time; returns the rows marked 'sending' (committed)."""
     result = RoundResult()
@@ -172,12 +197,10 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
                 setattr(result, decision, getattr(result, decision) + 1)
                 others.append(row)
         if to_send:
-            OutboundMessage.objects.bulk_update(to_send, ["status", "attempts", "claimed_at", "held_reason"])
-        if others:
-            OutboundMessage.objects.bulk_update(
-                others,
-                ["status", "error_reason", "error_code", "status_updated_at", "next_attempt_at", "held_reason"],
+            OutboundMessage.objects.filter(pk__in=[r.pk for r in to_send]).update(
+                status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, held_reason=""
             )
+        _save_decisions(others)
     return to_send, result
 
 
@@ -185,12 +208,31 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(settings.SMS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _record_sent(row: OutboundMessage, sid: str, now) -> None:
-    # Only from 'sending': a status callback that already arrived (delivered) stays.
-    OutboundMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=Status.SENT, provider_sid=sid, sent_at=now, status_updated_at=now, error_code="", error_reason=""
-    )
-    OutboundMessage.objects.filter(pk=row.pk, provider_sid="").update(provider_sid=sid)
+RECORD_EVERY = 50
+
+
+def _record_sent(sent: list[tuple[int, str]], now) -> None:
+    """Record provider answers in one transaction (one commit per chunk, not per message).
+    Only rows still 'sending' change status: a status callback that already arrived stays. If the
+    worker dies before this commits, the rows stay 'sending' and reconciliation looks them up."""
+    if not sent:
+        return
+    table = OutboundMessage._meta.db_table
+    values = ", ".join(["(%s::bigint, %s)"] * len(sent))
+    pairs = [item for pair in sent for item in pair]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One statement for the chunk (a CASE per row through the ORM costs more than the send).
+        cursor.execute(
+            f"UPDATE {table} AS m SET status = %s, provider_sid = v.sid, sent_at = %s, status_updated_at = %s, "  # noqa: S608
+            f"error_code = '', error_reason = '' FROM (VALUES {values}) AS v(id, sid) "
+            "WHERE m.id = v.id AND m.status = %s",
+            [Status.SENT, now, now, *pairs, Status.SENDING],
+        )
+        cursor.execute(
+            f"UPDATE {table} AS m SET provider_sid = v.sid FROM (VALUES {values}) AS v(id, sid) "  # noqa: S608
+            "WHERE m.id = v.id AND m.provider_sid = ''",
+            pairs,
+        )
 
 
 @transaction.atomic
@@ -225,21 +267,24 @@ def _already_at_provider(backend: BaseBackend, row: OutboundMessage):
 
 
 def send_claimed(rows, backend: BaseBackend, result: RoundResult) -> None:
-    for row in rows:
-        now = timezone.now()
-        try:
-            if getattr(row, "lookup_first", False):
-                found = _already_at_provider(backend, row)
-                if found is not None:
-                    _record_sent(row, found.sid, now)
-                    result.sent += 1
-                    continue
-            answer = backend.send(to=row.to_phone, body=row.body, reference=str(row.pk))
-        except SmsSendError as error:
-            _record_error(row, error, now, result)
-            continue
-        _record_sent(row, answer.sid, now)
-        result.sent += 1
+    answered: list[tuple[int, str]] = []
+    try:
+        for row in rows:
+            now = timezone.now()
+            try:
+                found = _already_at_provider(backend, row) if getattr(row, "lookup_first", False) else None
+                answer = found or backend.send(to=row.to_phone, body=row.body, reference=str(row.pk))
+            except SmsSendError as error:
+                _record_error(row, error, now, result)
+                continue
+            answered.append((row.pk, answer.sid))
+            result.sent += 1
+            if len(answered) >= RECORD_EVERY:
+                _record_sent(answered, now)
+                answered = []
+    finally:
+        # Also on the way out of an exception: what the provider accepted is written down.
+        _record_sent(answered, timezone.now())
 
 
 def reconcile_stuck(backend: BaseBackend, now, result: RoundResult) -> None:

@@ -397,20 +397,21 @@ def record_delivery_status(
 # --- inbound ------------------------------------------------------------------------------------------
 
 
-def _conversation_for(e164: str, digest: str, patient) -> Conversation:
-    conversation, _ = Conversation.objects.get_or_create(
-        phone_bidx=digest, defaults={"phone": e164, "patient": patient}
+def _conversation_for(e164: str, digest: str, patient_id) -> Conversation:
+    # Locked for the rest of the transaction: two texts from one phone update it one at a time.
+    conversation, _ = Conversation.objects.select_for_update().get_or_create(
+        phone_bidx=digest, defaults={"phone": e164, "patient_id": patient_id}
     )
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if conversation.patient_id is None and patient is not None:
-        conversation.patient = patient
+    if conversation.patient_id is None and patient_id is not None:
+        conversation.patient_id = patient_id
     return conversation
 
 
-def _patient_for(e164: str):
+def _patient_id_for(e164: str):
     from patients.selectors import patients_with_phone
 
-    return patients_with_phone(e164).order_by("-updated_at", "-pk").first()
+    # Only the id: no need to decrypt a whole patient record to file a text message.
+    return patients_with_phone(e164).order_by("-updated_at", "-pk").values_list("pk", flat=True).first()
 
 
 def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -> OutboundMessage:
@@ -519,8 +520,7 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
         return existing
     e164 = crypto.normalise_phone(from_phone) or from_phone.strip()
     digest = crypto.blind_index("phone", e164)
-    patient = _patient_for(e164)
-    conversation = _conversation_for(e164, digest, patient)
+    conversation = _conversation_for(e164, digest, _patient_id_for(e164))
     action = keywords.classify(body, opt_out_type=opt_out_type)
     inbound = InboundMessage(
         message_sid=message_sid,
@@ -529,7 +529,7 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
         to_phone=(to_phone or "")[:32],
         body=body,
         conversation=conversation,
-        patient=conversation.patient,
+        patient_id=conversation.patient_id,
         handling=InboundMessage.Handling.INBOX,
     )
     try:
