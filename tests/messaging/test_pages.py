@@ -285,3 +285,21 @@ def test_simulator_reply_goes_through_the_signed_webhook(staff_client, settings)
     assert received.handling == InboundMessage.Handling.HELP and received.message_sid.startswith("SMsim")
     assert "Help: call" in response.content.decode()  # the automatic answer, sent by the worker
     assert backends.console_sent[-1].body.startswith("Cinrella Med Spa:")
+
+
+def test_admin_lists_messages_without_phone_or_body(staff_client):
+    patient = PatientFactory()
+    services.queue_message(
+        to_phone=patient.mobile_phone,
+        kind=Kind.STAFF_REPLY,
+        idempotency_key="a",
+        literal="Secret body",
+        patient=patient,
+    )
+    client = staff_client("manager", is_superuser=True)
+    response = client.get(reverse("admin:messaging_outboundmessage_changelist"))
+    assert response.status_code == 200
+    row = OutboundMessage.objects.get()
+    detail = client.get(reverse("admin:messaging_outboundmessage_change", args=[row.pk]))
+    assert detail.status_code == 200 and "Secret body" not in detail.content.decode()
+    assert patient.mobile_phone not in detail.content.decode()

@@ -310,3 +310,22 @@ def test_status_callback_with_forged_signature_changes_nothing(client):
     assert response.status_code == 403
     row.refresh_from_db()
     assert row.status == Status.SENT
+
+
+def test_help_reply_is_sent_right_after_the_webhook_commits(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound(client, "HELP")
+    reply = OutboundMessage.objects.get(kind=Kind.HELP_REPLY)
+    assert reply.status == Status.SENT  # the dispatch task ran (ImmediateBackend in tests)
+    assert backends.outbox[0].body == reply.body
+
+
+def test_demo_data_loads_twice_without_duplicates():
+    import io
+
+    from messaging import demo
+
+    demo.load(io.StringIO())
+    demo.load(io.StringIO())
+    assert InboundMessage.objects.count() == 3
+    assert Conversation.objects.filter(needs_review=True).count() == 1
