@@ -260,13 +260,22 @@ def on_appointment_completed(*, appointment) -> None:
 # --- helpers other apps call ----------------------------------------------------------------------
 
 
-def queue_double_opt_in(*, phone: str, patient=None, reference: str) -> OutboundMessage:
-    """The confirmation text after a web opt-in: clinic, program, frequency, rates, STOP/HELP.
-    `reference` makes it idempotent (e.g. the consent event id)."""
+MARKETING_PROGRAM = "offers and news"
+
+
+def queue_double_opt_in(
+    *, phone: str, reference: str, patient=None, purpose: str = Purpose.TRANSACTIONAL
+) -> OutboundMessage:
+    """The confirmation text after a web or verbal opt-in: clinic name, program, frequency, rates,
+    HELP/STOP. Call it in the transaction that records the opt-in; `reference` (e.g. the consent
+    event id) makes it idempotent. Sent only if the opt-in for `purpose` is still current."""
+    program = MARKETING_PROGRAM if purpose == Purpose.MARKETING else templating.PROGRAM_TEXT
     return queue_message(
         to_phone=phone,
         kind=Kind.DOUBLE_OPT_IN,
+        purpose=purpose,
         idempotency_key=f"double_opt_in:{reference}",
+        context={"program": program},
         patient=patient,
         send_now=True,
     )
@@ -540,6 +549,9 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
 
     provider_replied = bool(opt_out_type)
     handling = InboundMessage.Handling.INBOX
+    if crypto.normalise_phone(e164) is None:
+        # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
+        action = keywords.OTHER
     if action == keywords.OPT_OUT:
         handling = InboundMessage.Handling.OPT_OUT
         _opt_out(inbound, source=SmsConsentEvent.Source.KEYWORD, provider_replied=provider_replied)

@@ -45,7 +45,7 @@ DEFAULT_TEMPLATES = {
     Kind.POST_CARE: "{clinic_name}: Thank you for visiting, {first_name}. Your aftercare instructions: "
     "{manage_link} Questions? Call {clinic_phone}.",
     Kind.CONSENT_LINK: "{clinic_name}: Hi {first_name}, please review and sign your forms before your visit: {link}",
-    Kind.DOUBLE_OPT_IN: "{clinic_name}: Reply YES to confirm you want {program}. " + FREQUENCY_TEXT + " "
+    Kind.DOUBLE_OPT_IN: "{clinic_name}: You're subscribed to {program} by text. " + FREQUENCY_TEXT + " "
     "Reply HELP for help, STOP to opt out.",
     Kind.HELP_REPLY: "{clinic_name}: "
     + PROGRAM_TEXT

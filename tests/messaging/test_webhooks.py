@@ -329,3 +329,23 @@ def test_demo_data_loads_twice_without_duplicates():
     demo.load(io.StringIO())
     assert InboundMessage.objects.count() == 3
     assert Conversation.objects.filter(needs_review=True).count() == 1
+
+
+def test_stop_from_a_short_code_lands_in_the_inbox_without_a_500(client):
+    response = inbound(client, "STOP", phone="22395")
+    assert response.status_code == 200
+    assert InboundMessage.objects.get().handling == InboundMessage.Handling.INBOX
+    assert not SmsConsentEvent.objects.exists() and not OutboundMessage.objects.exists()
+
+
+def test_marketing_double_opt_in_confirmation_is_sent_with_the_marketing_program():
+    patient = PatientFactory(mobile_phone=PHONE)
+    opt_in(PHONE, "marketing")
+    row = services.queue_double_opt_in(phone=PHONE, patient=patient, reference="ev9", purpose="marketing")
+    assert row.body == (
+        "Cinrella Med Spa: You're subscribed to offers and news by text. Msg frequency varies. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+    )
+    dispatch.run_once()
+    row.refresh_from_db()
+    assert row.status == Status.SENT
