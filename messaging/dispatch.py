@@ -225,8 +225,8 @@ def _record_sent(sent: list[tuple[int, str]], now) -> None:
         cursor.execute(
             f"UPDATE {table} AS m SET status = %s, provider_sid = v.sid, sent_at = %s, status_updated_at = %s, "  # noqa: S608
             f"error_code = '', error_reason = '' FROM (VALUES {values}) AS v(id, sid) "
-            "WHERE m.id = v.id AND m.status = %s",
-            [Status.SENT, now, now, *pairs, Status.SENDING],
+            "WHERE m.id = v.id AND m.status IN (%s, %s)",
+            [Status.SENT, now, now, *pairs, Status.SENDING, Status.UNKNOWN],
         )
         cursor.execute(
             f"UPDATE {table} AS m SET provider_sid = v.sid FROM (VALUES {values}) AS v(id, sid) "  # noqa: S608
@@ -266,11 +266,23 @@ def _already_at_provider(backend: BaseBackend, row: OutboundMessage):
         raise SmsSendError("lookup", transient=True, ambiguous=True) from None
 
 
+def _release(ids) -> None:
+    OutboundMessage.objects.filter(pk__in=ids, status=Status.SENDING).update(
+        status=Status.PENDING, attempts=F("attempts") - 1, claimed_at=None
+    )
+
+
 def send_claimed(rows, backend: BaseBackend, result: RoundResult) -> None:
     answered: list[tuple[int, str]] = []
+    # Rows still waiting when the claim gets old are handed back rather than risk reconciliation
+    # by another worker (which would take a slow send for an interrupted one).
+    deadline = dt.timedelta(seconds=settings.SMS_SENDING_TIMEOUT_SECONDS / 2)
     try:
-        for row in rows:
+        for index, row in enumerate(rows):
             now = timezone.now()
+            if row.claimed_at is not None and now - row.claimed_at > deadline:
+                _release([r.pk for r in rows[index:]])
+                break
             try:
                 found = _already_at_provider(backend, row) if getattr(row, "lookup_first", False) else None
                 answer = found or backend.send(to=row.to_phone, body=row.body, reference=str(row.pk))

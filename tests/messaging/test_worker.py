@@ -275,3 +275,34 @@ def test_send_due_messages_command_sends(capsys):
     from messaging.jobs import PERIODIC_JOBS
 
     assert ("send_due_messages", 15) in PERIODIC_JOBS
+
+
+class SlowProvider(backends.LocmemBackend):
+    """Each send takes a simulated minute (the clock is moved, nothing sleeps)."""
+
+    def __init__(self, traveller):
+        self.traveller = traveller
+
+    def send(self, *, to, body, reference):
+        self.traveller.shift(dt.timedelta(seconds=61))
+        return super().send(to=to, body=body, reference=reference)
+
+
+def test_a_slow_provider_hands_back_rows_whose_claim_got_old_instead_of_risking_reconciliation():
+    patients = PatientFactory.create_batch(3)
+    for i, p in enumerate(patients):
+        opt_in(p.mobile_phone)
+        queue(p, key=f"k{i}")
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        first = dispatch.run_once(backend=SlowProvider(traveller), max_messages=3)
+        assert first.sent == 1
+        assert sorted(OutboundMessage.objects.values_list("status", "attempts")) == [
+            (Status.PENDING, 0),
+            (Status.PENDING, 0),
+            (Status.SENT, 1),
+        ]
+        dispatch.run_once(backend=SlowProvider(traveller))
+        dispatch.run_once(backend=SlowProvider(traveller))
+    assert sorted(OutboundMessage.objects.values_list("status", "attempts")) == [(Status.SENT, 1)] * 3
+    assert len(backends.outbox) == 3
+    assert len({m.reference for m in backends.outbox}) == 3
