@@ -204,8 +204,25 @@ def bench_webhook():
     return p95
 
 
+def machine_context():
+    """Round-trip and load figures, to read the results against (both benches are bound by them)."""
+    with connection.cursor() as cursor:
+        timings = []
+        for _ in range(50):
+            started = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            timings.append((time.perf_counter() - started) * 1000)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"context: database round trip median {statistics.median(timings):.2f} ms, "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+
+
 def main():
     call_command("migrate", verbosity=0)
+    machine_context()
     bench_dispatch()
     bench_webhook()
     reset()
