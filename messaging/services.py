@@ -520,13 +520,23 @@ def _confirm_next_appointment(inbound: InboundMessage) -> bool:
     return True
 
 
-@transaction.atomic
 def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str = ""):
     """Handle one inbound SMS (already signature-checked). Idempotent on MessageSid: a retried
-    webhook returns the first row and changes nothing."""
-    existing = InboundMessage.objects.filter(message_sid=message_sid).first()
-    if existing is not None:
+    webhook hits the unique constraint, its whole transaction rolls back, and the first row is
+    returned — nothing changes."""
+    try:
+        return _receive_inbound(
+            message_sid=message_sid, from_phone=from_phone, to_phone=to_phone, body=body, opt_out_type=opt_out_type
+        )
+    except IntegrityError:
+        existing = InboundMessage.objects.filter(message_sid=message_sid).first()
+        if existing is None:
+            raise
         return existing
+
+
+@transaction.atomic
+def _receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str):
     e164 = crypto.normalise_phone(from_phone) or from_phone.strip()
     digest = crypto.blind_index("phone", e164)
     conversation = _conversation_for(e164, digest, _patient_id_for(e164))
@@ -541,11 +551,7 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
         patient_id=conversation.patient_id,
         handling=InboundMessage.Handling.INBOX,
     )
-    try:
-        with transaction.atomic():
-            inbound.save()
-    except IntegrityError:
-        return InboundMessage.objects.get(message_sid=message_sid)
+    inbound.save()  # a duplicate MessageSid raises here, before any effect
 
     provider_replied = bool(opt_out_type)
     handling = InboundMessage.Handling.INBOX
