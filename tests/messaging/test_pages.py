@@ -303,3 +303,18 @@ def test_admin_lists_messages_without_phone_or_body(staff_client):
     detail = client.get(reverse("admin:messaging_outboundmessage_change", args=[row.pk]))
     assert detail.status_code == 200 and "Secret body" not in detail.content.decode()
     assert patient.mobile_phone not in detail.content.decode()
+
+
+def test_conversation_page_query_count_does_not_grow_with_the_thread(staff_client, django_assert_max_num_queries):
+    patient = PatientFactory()
+    opt_in(patient.mobile_phone)
+    for i in range(15):
+        text_in(patient.mobile_phone, f"message {i}", f"SMq{i}")
+        services.queue_message(
+            to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key=f"q{i}", literal=f"answer {i}"
+        )
+    conversation = Conversation.objects.get()
+    client = staff_client("front_desk")
+    with django_assert_max_num_queries(14):
+        html = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
+    assert "message 14" in html and "answer 14" in html
