@@ -95,7 +95,11 @@ def reply(request, pk):
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return render(request, "messaging/conversation.html", _conversation_context(convo, form), status=400)
-    row = services.staff_reply(conversation=convo, text=form.cleaned_data["text"], user=request.user)
+    try:
+        row = services.staff_reply(conversation=convo, text=form.cleaned_data["text"], user=request.user)
+    except services.InvalidRecipient:
+        messages.error(request, "This sender is not a mobile number we can text (e.g. a short code).")
+        return redirect("messaging-conversation", pk=convo.pk)
     quiet_until = _quiet_hours_note(convo)
     if quiet_until:
         messages.warning(request, "It is quiet hours for this number: the reply waits until the allowed time.")

@@ -318,3 +318,13 @@ def test_conversation_page_query_count_does_not_grow_with_the_thread(staff_clien
     with django_assert_max_num_queries(14):
         html = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
     assert "message 14" in html and "answer 14" in html
+
+
+def test_replying_to_a_short_code_shows_a_message_not_a_500(staff_client):
+    text_in("22395", "Your carrier balance is low", "SMshort")
+    conversation = Conversation.objects.get()
+    response = staff_client("front_desk").post(
+        reverse("messaging-reply", args=[conversation.pk]), {"text": "hello"}, follow=True
+    )
+    assert response.status_code == 200 and "not a mobile number we can text" in response.content.decode()
+    assert not OutboundMessage.objects.exists()
