@@ -277,3 +277,32 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 PAYMENTS_LINK_MAX_AGE_HOURS = env.int("PAYMENTS_LINK_MAX_AGE_HOURS", default=72)
 # Absolute base of links texted to patients (the portal's public origin).
 PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://localhost:8000")
+
+# --- messaging ---------------------------------------------------------------------------------
+# docs/messaging.md describes each of these.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="messaging.backends.LocmemBackend" if TESTING else "messaging.backends.ConsoleBackend",
+)
+if SMS_BACKEND in {"console", "locmem", "twilio"}:
+    SMS_BACKEND = f"messaging.backends.{SMS_BACKEND.capitalize()}Backend"
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")  # empty: https://api.twilio.com
+if SMS_BACKEND.endswith("TwilioBackend") and not DEBUG:
+    for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(f"{_name} must be set when SMS_BACKEND is twilio.")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")  # e.g. https://app.cinrellamedspa.com
+SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
+SMS_MANAGE_LINK_URL = env.str("SMS_MANAGE_LINK_URL", default="")
+SMS_HTTP_TIMEOUT_SECONDS = env.float("SMS_HTTP_TIMEOUT_SECONDS", default=10)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=30)
+SMS_SENDING_TIMEOUT_SECONDS = env.int("SMS_SENDING_TIMEOUT_SECONDS", default=120)
+SMS_QUIET_HOURS = (env.int("SMS_QUIET_HOURS_START", default=8), env.int("SMS_QUIET_HOURS_END", default=21))
+SMS_QUIET_HOURS_BY_STATE = {"FL": (8, 20), "OK": (8, 20)}
+SMS_CAMPAIGN_RATE_PER_MINUTE = env.int("SMS_CAMPAIGN_RATE_PER_MINUTE", default=60)
+# Development only: the token the phone simulator signs its replies with (console backend).
+SMS_SIMULATOR_AUTH_TOKEN = "console-simulator-token"  # noqa: S105

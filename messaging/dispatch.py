@@ -1,0 +1,347 @@
+"""The outbox worker: sends due messages exactly once (DESIGN.md §5).
+
+One round:
+1. Reconcile rows left "sending" longer than SMS_SENDING_TIMEOUT_SECONDS (a worker died between
+   marking and recording the answer): the backend is asked whether it got the message; found →
+   "sent", not found → "unknown" for staff review. Never blindly resent.
+2. Claim due rows with SELECT … FOR UPDATE SKIP LOCKED (parallel workers take disjoint rows) and,
+   per row, at send time: appointment still on? consent for the purpose still current? quiet hours
+   in the recipient's zone? privacy gate (a Disclosure row)? Rows that may go are marked "sending"
+   and that is COMMITTED before any API call.
+3. Call the backend per row and record the answer: sent (+ provider sid), retry with exponential
+   backoff (5xx, 429, network), suppressed (21610 → carrier opt-out in the ledger), failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from consents.models import SmsConsentEvent
+from messaging import quiet_hours
+from messaging.backends import BaseBackend, SmsSendError, get_backend
+from messaging.models import (
+    CONSENT_EXEMPT_KINDS,
+    QUIET_HOURS_EXEMPT_KINDS,
+    Kind,
+    OutboundMessage,
+    Purpose,
+    Status,
+)
+from messaging.services import error_reason, record_carrier_opt_out
+from privacy.gate import PolicyViolation, disclose
+from privacy.models import Recipient
+from privacy.policy import Category
+from privacy.policy import Purpose as PrivacyPurpose
+
+logger = logging.getLogger("messaging")
+
+PRIVACY_PURPOSE = {
+    Kind.BOOKING_CONFIRMATION: PrivacyPurpose.SCHEDULING,
+    Kind.RESCHEDULE_NOTICE: PrivacyPurpose.SCHEDULING,
+    Kind.CANCEL_NOTICE: PrivacyPurpose.SCHEDULING,
+    Kind.REMINDER: PrivacyPurpose.SCHEDULING,
+    Kind.APPOINTMENT_CONFIRMED: PrivacyPurpose.SCHEDULING,
+    Kind.PRE_CARE: PrivacyPurpose.CARE_INSTRUCTIONS,
+    Kind.POST_CARE: PrivacyPurpose.CARE_INSTRUCTIONS,
+    Kind.CAMPAIGN: PrivacyPurpose.MARKETING,
+}
+APPOINTMENT_BOUND_KINDS = frozenset({Kind.REMINDER, Kind.PRE_CARE, Kind.BOOKING_CONFIRMATION})
+BATCH_SIZE = 200
+LOOKUP_FIRST = "lookup-before-retry"
+
+
+@dataclass
+class RoundResult:
+    sent: int = 0
+    suppressed: int = 0
+    failed: int = 0
+    retried: int = 0
+    held: int = 0
+    cancelled: int = 0
+    reconciled: int = 0
+    unknown: int = 0
+    details: list = field(default_factory=list)
+
+    def total(self) -> int:
+        return self.sent + self.suppressed + self.failed + self.retried + self.held + self.cancelled
+
+
+def privacy_purpose(row: OutboundMessage) -> PrivacyPurpose:
+    if row.purpose == Purpose.MARKETING:
+        return PrivacyPurpose.MARKETING
+    return PRIVACY_PURPOSE.get(row.kind, PrivacyPurpose.OPERATIONS)
+
+
+def _current_consents(rows) -> dict[tuple[str, str], str]:
+    """Latest opt_in/opt_out action per (phone digest, purpose) for the whole batch, one query."""
+    digests = {row.to_bidx for row in rows}
+    if not digests:
+        return {}
+    latest = (
+        SmsConsentEvent.objects.filter(
+            phone_bidx__in=digests,
+            action__in=[SmsConsentEvent.Action.OPT_IN, SmsConsentEvent.Action.OPT_OUT],
+        )
+        .order_by("phone_bidx", "purpose", "-occurred_at", "-id")
+        .distinct("phone_bidx", "purpose")
+        .values_list("phone_bidx", "purpose", "action")
+    )
+    return {(digest, purpose): action for digest, purpose, action in latest}
+
+
+def _suppress(row, reason: str, now, code: str = "") -> None:
+    row.status = Status.SUPPRESSED
+    row.error_reason = reason[:300]
+    row.error_code = code
+    row.status_updated_at = now
+
+
+def _decide(row: OutboundMessage, consents, twilio: Recipient, now) -> str:
+    """At send time: 'send', or the row has been marked suppressed/cancelled/held (pending)."""
+    appointment = row.appointment
+    if appointment is not None and row.kind in APPOINTMENT_BOUND_KINDS:
+        if appointment.status == "cancelled":
+            row.status, row.error_reason, row.status_updated_at = Status.CANCELLED, "Appointment cancelled", now
+            return "cancelled"
+        if row.kind != Kind.BOOKING_CONFIRMATION and appointment.starts_at <= now:
+            _suppress(row, "The appointment had already started when the message became sendable.", now)
+            return "suppressed"
+    if row.kind not in CONSENT_EXEMPT_KINDS:
+        action = consents.get((row.to_bidx, row.purpose))
+        if action != SmsConsentEvent.Action.OPT_IN:
+            reason = (
+                f"Opted out of {row.purpose} texts."
+                if action == SmsConsentEvent.Action.OPT_OUT
+                else f"No {row.purpose} SMS opt-in on record."
+            )
+            _suppress(row, reason, now, code="consent")
+            return "suppressed"
+    if row.kind not in QUIET_HOURS_EXEMPT_KINDS:
+        fallback = appointment.location.time_zone if appointment is not None else None
+        allowed = quiet_hours.next_allowed_time(row.to_phone, now, fallback)
+        if allowed > now:
+            row.next_attempt_at = allowed
+            row.held_reason = "Quiet hours in the recipient's time zone"
+            return "held"
+    categories = {Category.CONTACT}
+    if row.patient_id is not None:
+        categories.add(Category.IDENTITY)  # bodies may greet by first name
+    try:
+        disclose(
+            recipient=twilio,
+            categories=categories,
+            purpose=privacy_purpose(row),
+            patient=row.patient,
+            description=f"SMS #{row.pk} ({row.kind})",
+            user=row.sent_by,
+        )
+    except PolicyViolation as refused:
+        _suppress(row, f"Privacy policy: {refused.clause_text}", now, code="policy")
+        return "suppressed"
+    return "send"
+
+
+def _save_decisions(rows) -> None:
+    """One UPDATE per distinct outcome (most batches have one or two), not one per row."""
+    groups: dict[tuple, list[int]] = {}
+    for row in rows:
+        key = (
+            row.status,
+            row.error_reason,
+            row.error_code,
+            row.status_updated_at,
+            row.next_attempt_at,
+            row.held_reason,
+        )
+        groups.setdefault(key, []).append(row.pk)
+    for (status, reason, code, updated_at, next_attempt_at, held_reason), ids in groups.items():
+        OutboundMessage.objects.filter(pk__in=ids).update(
+            status=status,
+            error_reason=reason,
+            error_code=code,
+            status_updated_at=updated_at,
+            next_attempt_at=next_attempt_at,
+            held_reason=held_reason,
+        )
+
+
+def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], RoundResult]:
+    """Claim due rows and decide each at send time; returns the rows marked 'sending' (committed)."""
+    result = RoundResult()
+    twilio = Recipient.objects.get(key="twilio")
+    with transaction.atomic():
+        rows = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("patient", "appointment__location")
+            .filter(status=Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        consents = _current_consents([r for r in rows if r.kind not in CONSENT_EXEMPT_KINDS])
+        to_send, others = [], []
+        for row in rows:
+            decision = _decide(row, consents, twilio, now)
+            if decision == "send":
+                row.lookup_first = row.held_reason == LOOKUP_FIRST
+                row.status = Status.SENDING
+                row.attempts += 1
+                row.claimed_at = now
+                row.held_reason = ""
+                to_send.append(row)
+            else:
+                setattr(result, decision, getattr(result, decision) + 1)
+                others.append(row)
+        if to_send:
+            OutboundMessage.objects.filter(pk__in=[r.pk for r in to_send]).update(
+                status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, held_reason=""
+            )
+        _save_decisions(others)
+    return to_send, result
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(settings.SMS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600))
+
+
+RECORD_EVERY = 50
+
+
+def _record_sent(sent: list[tuple[int, str]], now) -> None:
+    """Record provider answers in one transaction (one commit per chunk, not per message).
+    Only rows still 'sending' change status: a status callback that already arrived stays. If the
+    worker dies before this commits, the rows stay 'sending' and reconciliation looks them up."""
+    if not sent:
+        return
+    table = OutboundMessage._meta.db_table
+    values = ", ".join(["(%s::bigint, %s)"] * len(sent))
+    pairs = [item for pair in sent for item in pair]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One statement for the chunk (a CASE per row through the ORM costs more than the send).
+        cursor.execute(
+            f"UPDATE {table} AS m SET status = %s, provider_sid = v.sid, sent_at = %s, status_updated_at = %s, "  # noqa: S608
+            f"error_code = '', error_reason = '' FROM (VALUES {values}) AS v(id, sid) "
+            "WHERE m.id = v.id AND m.status IN (%s, %s)",
+            [Status.SENT, now, now, *pairs, Status.SENDING, Status.UNKNOWN],
+        )
+        cursor.execute(
+            f"UPDATE {table} AS m SET provider_sid = v.sid FROM (VALUES {values}) AS v(id, sid) "  # noqa: S608
+            "WHERE m.id = v.id AND m.provider_sid = ''",
+            pairs,
+        )
+
+
+@transaction.atomic
+def _record_error(row: OutboundMessage, error: SmsSendError, now, result: RoundResult) -> None:
+    code = error.code
+    update = {"error_code": code[:16], "error_reason": error_reason(code), "status_updated_at": now}
+    if code == "21610":
+        record_carrier_opt_out(message=row)
+        update["status"] = Status.SUPPRESSED
+        result.suppressed += 1
+    elif error.transient and row.attempts < settings.SMS_MAX_ATTEMPTS:
+        update["status"] = Status.PENDING
+        update["next_attempt_at"] = now + backoff(row.attempts)
+        result.retried += 1
+    else:
+        update["status"] = Status.FAILED
+        if error.transient:
+            update["error_reason"] = f"{error_reason(code)} Gave up after {row.attempts} attempts."
+        result.failed += 1
+    if error.ambiguous:
+        # The provider may have the message: the next attempt looks it up before sending again.
+        update["held_reason"] = LOOKUP_FIRST
+    OutboundMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(**update)
+
+
+def _already_at_provider(backend: BaseBackend, row: OutboundMessage):
+    since = (row.claimed_at or row.created_at) - dt.timedelta(minutes=5)
+    try:
+        return backend.lookup(reference=str(row.pk), to=row.to_phone, body=row.body, since=since)
+    except Exception:  # noqa: BLE001 — a failed lookup must not turn into a resend
+        raise SmsSendError("lookup", transient=True, ambiguous=True) from None
+
+
+def _release(ids) -> None:
+    OutboundMessage.objects.filter(pk__in=ids, status=Status.SENDING).update(
+        status=Status.PENDING, attempts=F("attempts") - 1, claimed_at=None
+    )
+
+
+def send_claimed(rows, backend: BaseBackend, result: RoundResult) -> None:
+    answered: list[tuple[int, str]] = []
+    # Rows still waiting when the claim gets old are handed back rather than risk reconciliation
+    # by another worker (which would take a slow send for an interrupted one).
+    deadline = dt.timedelta(seconds=settings.SMS_SENDING_TIMEOUT_SECONDS / 2)
+    try:
+        for index, row in enumerate(rows):
+            now = timezone.now()
+            if row.claimed_at is not None and now - row.claimed_at > deadline:
+                _release([r.pk for r in rows[index:]])
+                break
+            try:
+                found = _already_at_provider(backend, row) if getattr(row, "lookup_first", False) else None
+                answer = found or backend.send(to=row.to_phone, body=row.body, reference=str(row.pk))
+            except SmsSendError as error:
+                _record_error(row, error, now, result)
+                continue
+            answered.append((row.pk, answer.sid))
+            result.sent += 1
+            if len(answered) >= RECORD_EVERY:
+                _record_sent(answered, now)
+                answered = []
+    finally:
+        # Also on the way out of an exception: what the provider accepted is written down.
+        _record_sent(answered, timezone.now())
+
+
+def reconcile_stuck(backend: BaseBackend, now, result: RoundResult) -> None:
+    """Rows left 'sending' by a worker that died: look them up, never resend blindly."""
+    cutoff = now - dt.timedelta(seconds=settings.SMS_SENDING_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        stuck = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SENDING, claimed_at__lt=cutoff)
+            .order_by("claimed_at")[:BATCH_SIZE]
+        )
+        for row in stuck:
+            try:
+                found = _already_at_provider(backend, row)
+            except SmsSendError:
+                continue  # provider unreachable: try again next round
+            if found is not None:
+                row.status, row.provider_sid, row.sent_at = Status.SENT, found.sid, row.claimed_at
+                row.error_reason = "Reconciled after a worker interruption: the provider had the message."
+                result.reconciled += 1
+            else:
+                row.status = Status.UNKNOWN
+                row.error_reason = (
+                    "The worker stopped during the send and the provider has no record of it. "
+                    "Check with the patient before resending."
+                )
+                result.unknown += 1
+            row.status_updated_at = now
+            row.save(update_fields=["status", "provider_sid", "sent_at", "error_reason", "status_updated_at"])
+
+
+def run_once(*, backend: BaseBackend | None = None, now=None, max_messages: int | None = None) -> RoundResult:
+    """Send everything due now (in batches), after reconciling interrupted sends."""
+    backend = backend or get_backend()
+    result = RoundResult()
+    reconcile_stuck(backend, now or timezone.now(), result)
+    handled = 0
+    while max_messages is None or handled < max_messages:
+        round_now = now or timezone.now()
+        limit = BATCH_SIZE if max_messages is None else min(BATCH_SIZE, max_messages - handled)
+        rows, batch = claim_batch(round_now, limit)
+        for name in ("suppressed", "held", "cancelled"):
+            setattr(result, name, getattr(result, name) + getattr(batch, name))
+        if not rows and not batch.total():
+            break
+        send_claimed(rows, backend, result)
+        handled += len(rows) + batch.total()
+    return result

@@ -1,0 +1,729 @@
+"""Writes to the messaging tables. Keyword-only functions, one transaction each.
+
+`queue_message` is the one way any app puts an SMS in the outbox; call it inside the transaction
+that makes the cause (a booking, an opt-in, a payment request) so both commit or neither does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cinrella import crypto
+from consents.models import SmsConsentEvent, SmsPurpose
+from consents.selectors import latest_sms_consent
+from consents.services import record_sms_consent_event
+from messaging import keywords, templating
+from messaging.models import (
+    FINAL_STATUSES,
+    STATUS_RANK,
+    Conversation,
+    InboundMessage,
+    Kind,
+    OutboundMessage,
+    Purpose,
+    Status,
+)
+
+logger = logging.getLogger("messaging")
+
+
+class InvalidRecipient(ValueError):
+    pass
+
+
+# --- the outbox ----------------------------------------------------------------------------------
+
+
+def _normalised(phone: str) -> str:
+    e164 = crypto.normalise_phone(phone or "")
+    if e164 is None:
+        raise InvalidRecipient("Not a valid mobile number.")
+    return e164
+
+
+@transaction.atomic
+def queue_message(
+    *,
+    to_phone: str,
+    kind: str,
+    idempotency_key: str,
+    purpose: str = Purpose.TRANSACTIONAL,
+    context: dict | None = None,
+    template: str | None = None,
+    literal: str | None = None,
+    due_at: dt.datetime | None = None,
+    patient=None,
+    appointment=None,
+    campaign=None,
+    sent_by=None,
+    send_now: bool = False,
+) -> OutboundMessage:
+    """Put one SMS in the outbox (or return the row this idempotency key already made).
+
+    The body is rendered now, from the kind's template and `context` (placeholders), so the
+    message says what was true when its cause happened. Consent, quiet hours and the privacy gate
+    are applied by the worker at send time, not here. `send_now` asks the worker to run as soon as
+    the transaction commits (replies to an inbound text)."""
+    existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    e164 = _normalised(to_phone)
+    due = due_at or timezone.now()
+    row = OutboundMessage(
+        idempotency_key=idempotency_key,
+        purpose=Purpose(purpose),
+        kind=Kind(kind),
+        to_phone=e164,
+        to_bidx=crypto.blind_index("phone", e164),
+        body=templating.render(kind, context or {}, template=template, literal=literal),
+        patient=patient,
+        appointment=appointment,
+        campaign=campaign,
+        sent_by=sent_by,
+        due_at=due,
+        next_attempt_at=due,
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        # A concurrent cause wrote the same key first: theirs is the message.
+        return OutboundMessage.objects.get(idempotency_key=idempotency_key)
+    if send_now:
+        transaction.on_commit(_enqueue_dispatch)
+    return row
+
+
+def _enqueue_dispatch():
+    from messaging.tasks import dispatch_due_messages
+
+    try:
+        dispatch_due_messages.enqueue()
+    except Exception:  # noqa: BLE001 — the periodic worker sends it anyway; never fail the request
+        logger.warning("could not enqueue an immediate SMS dispatch; the periodic worker will send it")
+
+
+def queue_unique(*, base_key: str, **kwargs) -> OutboundMessage:
+    """Like queue_message, but when `base_key` belongs to a cancelled row (an appointment moved
+    away and back) a fresh key is used, so a still-wanted message is not lost to the old row."""
+    key = base_key
+    for attempt in range(2, 50):
+        existing = OutboundMessage.objects.filter(idempotency_key=key).only("status").first()
+        if existing is None or existing.status != Status.CANCELLED:
+            break
+        key = f"{base_key}:{attempt}"
+    return queue_message(idempotency_key=key, **kwargs)
+
+
+@transaction.atomic
+def cancel_pending(*, appointment, kinds, reason: str) -> int:
+    """Cancel the appointment's messages of these kinds that have not been handed to the worker."""
+    return OutboundMessage.objects.filter(appointment=appointment, kind__in=list(kinds), status=Status.PENDING).update(
+        status=Status.CANCELLED, error_reason=reason[:300], status_updated_at=timezone.now()
+    )
+
+
+# --- appointment messages ------------------------------------------------------------------------
+
+
+def manage_link() -> str:
+    if settings.SMS_MANAGE_LINK_URL:
+        return settings.SMS_MANAGE_LINK_URL
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}/book/" if base else "/book/"
+
+
+def appointment_context(appointment, starts_at=None) -> dict:
+    zone = ZoneInfo(appointment.location.time_zone)
+    local = (starts_at or appointment.starts_at).astimezone(zone)
+    return {
+        "first_name": appointment.patient.first_name,
+        "date": f"{local:%a %b} {local.day}",
+        "time": local.strftime("%I:%M %p").lstrip("0"),
+        "location": appointment.location.name,
+        "location_phone": appointment.location.phone,
+        "manage_link": manage_link(),
+    }
+
+
+def _starts_key(appointment) -> str:
+    return str(int(appointment.starts_at.timestamp()))
+
+
+def reminder_offsets(location) -> list[int]:
+    return sorted(set(location.reminder_hours or [24, 2]), reverse=True)
+
+
+def _queue_for_appointment(appointment, *, kind, base_key, due_at=None, extra_context=None):
+    phone = appointment.patient.mobile_phone
+    if not phone or crypto.normalise_phone(phone) is None:
+        return None  # no mobile on file: SMS was declined or never given (never a booking condition)
+    context = appointment_context(appointment)
+    if extra_context:
+        context.update(extra_context)
+    return queue_unique(
+        base_key=base_key,
+        to_phone=phone,
+        kind=kind,
+        purpose=Purpose.TRANSACTIONAL,
+        context=context,
+        due_at=due_at,
+        patient=appointment.patient,
+        appointment=appointment,
+    )
+
+
+def queue_reminders(*, appointment, now=None) -> list[OutboundMessage]:
+    """One reminder per location offset (default 24 h and 2 h before) still in the future, and the
+    pre-care message when the service has instructions."""
+    now = now or timezone.now()
+    queued = []
+    for hours in reminder_offsets(appointment.location):
+        due = appointment.starts_at - dt.timedelta(hours=hours)
+        if due <= now:
+            continue
+        row = _queue_for_appointment(
+            appointment,
+            kind=Kind.REMINDER,
+            base_key=f"appt:{appointment.pk}:reminder:{hours}h:{_starts_key(appointment)}",
+            due_at=due,
+        )
+        if row:
+            queued.append(row)
+    service = appointment.service
+    if service.pre_care_instructions.strip():
+        due = max(now, appointment.starts_at - dt.timedelta(days=service.pre_care_days_before))
+        if due < appointment.starts_at:
+            row = _queue_for_appointment(
+                appointment,
+                kind=Kind.PRE_CARE,
+                base_key=f"appt:{appointment.pk}:pre_care:{_starts_key(appointment)}",
+                due_at=due,
+                extra_context={"instructions": service.pre_care_instructions},
+            )
+            if row:
+                queued.append(row)
+    return queued
+
+
+TIMED_KINDS = (Kind.REMINDER, Kind.PRE_CARE)
+
+
+@transaction.atomic
+def on_appointment_booked(*, appointment) -> None:
+    _queue_for_appointment(
+        appointment, kind=Kind.BOOKING_CONFIRMATION, base_key=f"appt:{appointment.pk}:booking_confirmation"
+    )
+    queue_reminders(appointment=appointment)
+
+
+@transaction.atomic
+def on_appointment_rescheduled(*, appointment, previous_starts_at=None) -> None:
+    cancel_pending(appointment=appointment, kinds=TIMED_KINDS, reason="Appointment rescheduled")
+    _queue_for_appointment(
+        appointment,
+        kind=Kind.RESCHEDULE_NOTICE,
+        base_key=f"appt:{appointment.pk}:reschedule:{_starts_key(appointment)}",
+    )
+    queue_reminders(appointment=appointment)
+
+
+@transaction.atomic
+def on_appointment_cancelled(*, appointment) -> None:
+    cancel_pending(
+        appointment=appointment,
+        kinds=(*TIMED_KINDS, Kind.BOOKING_CONFIRMATION, Kind.RESCHEDULE_NOTICE),
+        reason="Appointment cancelled",
+    )
+    _queue_for_appointment(appointment, kind=Kind.CANCEL_NOTICE, base_key=f"appt:{appointment.pk}:cancel_notice")
+
+
+@transaction.atomic
+def on_appointment_completed(*, appointment) -> None:
+    cancel_pending(appointment=appointment, kinds=TIMED_KINDS, reason="Appointment completed")
+    service = appointment.service
+    if service.post_care_instructions.strip():
+        _queue_for_appointment(
+            appointment,
+            kind=Kind.POST_CARE,
+            base_key=f"appt:{appointment.pk}:post_care",
+            extra_context={"instructions": service.post_care_instructions},
+        )
+
+
+# --- helpers other apps call ----------------------------------------------------------------------
+
+
+MARKETING_PROGRAM = "offers and news"
+
+
+def queue_double_opt_in(
+    *, phone: str, reference: str, patient=None, purpose: str = Purpose.TRANSACTIONAL
+) -> OutboundMessage:
+    """The confirmation text after a web or verbal opt-in: clinic name, program, frequency, rates,
+    HELP/STOP. Call it in the transaction that records the opt-in; `reference` (e.g. the consent
+    event id) makes it idempotent. Sent only if the opt-in for `purpose` is still current."""
+    program = MARKETING_PROGRAM if purpose == Purpose.MARKETING else templating.PROGRAM_TEXT
+    return queue_message(
+        to_phone=phone,
+        kind=Kind.DOUBLE_OPT_IN,
+        purpose=purpose,
+        idempotency_key=f"double_opt_in:{reference}",
+        context={"program": program},
+        patient=patient,
+        send_now=True,
+    )
+
+
+def queue_pay_link(*, patient, link: str, amount_cents: int, currency: str = "usd", reference: str):
+    amount = f"${amount_cents / 100:,.2f}" if currency.lower() == "usd" else f"{amount_cents / 100:,.2f} {currency}"
+    return queue_message(
+        to_phone=patient.mobile_phone,
+        kind=Kind.PAY_LINK,
+        idempotency_key=f"pay_link:{reference}",
+        context={"first_name": patient.first_name, "link": link, "amount": amount},
+        patient=patient,
+        send_now=True,
+    )
+
+
+def queue_consent_link(*, patient, link: str, reference: str, appointment=None):
+    return queue_message(
+        to_phone=patient.mobile_phone,
+        kind=Kind.CONSENT_LINK,
+        idempotency_key=f"consent_link:{reference}",
+        context={"first_name": patient.first_name, "link": link},
+        patient=patient,
+        appointment=appointment,
+        send_now=True,
+    )
+
+
+# --- delivery status --------------------------------------------------------------------------------
+
+TWILIO_STATUS = {
+    "accepted": Status.SENT,
+    "queued": Status.SENT,
+    "scheduled": Status.SENT,
+    "sending": Status.SENT,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.DELIVERED,
+    "undelivered": Status.FAILED,
+    "failed": Status.FAILED,
+    "canceled": Status.CANCELLED,
+}
+
+ERROR_REASONS = {
+    "21211": "The number is not a valid phone number.",
+    "21408": "Sending to this region is not enabled.",
+    "21610": "The recipient replied STOP to our number; the carrier blocks further messages (opt-out recorded).",
+    "21614": "The number is not a mobile number.",
+    "30003": "Unreachable handset: the phone is switched off or out of coverage.",
+    "30004": "Message blocked by the recipient or their carrier.",
+    "30005": "Unknown handset: the number does not exist or is no longer in service.",
+    "30006": "Landline or unreachable carrier: this number cannot receive texts.",
+    "30007": "Filtered by the carrier as spam or unregistered traffic.",
+    "30008": "Unknown delivery error reported by the carrier.",
+    "429": "Provider rate limit; retried later.",
+    "timeout": "The provider did not answer in time; retried later.",
+    "network": "Could not reach the provider; retried later.",
+}
+
+
+def error_reason(code: str) -> str:
+    code = str(code or "")
+    if code in ERROR_REASONS:
+        return ERROR_REASONS[code]
+    if code.startswith("5") and len(code) == 3:
+        return "The provider had a server error; retried later."
+    return f"The provider refused the message (error {code})." if code else "Unknown error."
+
+
+def record_carrier_opt_out(*, message: OutboundMessage) -> None:
+    """Twilio 21610: the handset sent STOP to the carrier; the ledger must know (both purposes)."""
+    for purpose in (SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING):
+        latest = latest_sms_consent(message.to_phone, purpose)
+        if latest is not None and latest.action == SmsConsentEvent.Action.OPT_OUT:
+            continue
+        record_sms_consent_event(
+            phone=message.to_phone,
+            purpose=purpose,
+            action=SmsConsentEvent.Action.OPT_OUT,
+            source=SmsConsentEvent.Source.CARRIER_ERROR,
+            disclosure_text="Twilio error 21610 (recipient unsubscribed at the carrier)",
+            note=f"Outbound message #{message.pk}",
+            patient=message.patient,
+        )
+
+
+@transaction.atomic
+def record_delivery_status(
+    *, message_sid: str, provider_status: str, error_code: str = "", reference: str = ""
+) -> OutboundMessage | None:
+    """Apply a Twilio status callback. Never moves a message backwards: a late "sent" leaves
+    "delivered" alone. `reference` (our row id, from the callback URL) finds a row whose send
+    response never came back (crash), reconciling it."""
+    new_status = TWILIO_STATUS.get((provider_status or "").lower())
+    row = OutboundMessage.objects.select_for_update().filter(provider_sid=message_sid).first()
+    if row is None and reference.isdigit():
+        row = (
+            OutboundMessage.objects.select_for_update()
+            .filter(pk=int(reference), provider_sid="")
+            .exclude(status=Status.PENDING)
+            .first()
+        )
+    if row is None or new_status is None:
+        return row
+    now = timezone.now()
+    fields = {"status_updated_at"}
+    row.status_updated_at = now
+    if not row.provider_sid:
+        row.provider_sid = message_sid
+        fields.add("provider_sid")
+    if row.sent_at is None:
+        row.sent_at = now
+        fields.add("sent_at")
+    if row.status not in FINAL_STATUSES and STATUS_RANK[new_status] > STATUS_RANK[row.status]:
+        row.status = new_status
+        fields.add("status")
+        if new_status == Status.FAILED and error_code:
+            row.error_code = str(error_code)[:16]
+            row.error_reason = error_reason(error_code)
+            fields |= {"error_code", "error_reason"}
+            if str(error_code) == "21610":
+                record_carrier_opt_out(message=row)
+    row.save(update_fields=fields)
+    return row
+
+
+# --- inbound ------------------------------------------------------------------------------------------
+
+
+def _conversation_for(e164: str, digest: str, patient_id) -> Conversation:
+    # Locked for the rest of the transaction: two texts from one phone update it one at a time.
+    conversation, _ = Conversation.objects.select_for_update().get_or_create(
+        phone_bidx=digest, defaults={"phone": e164, "patient_id": patient_id}
+    )
+    if conversation.patient_id is None and patient_id is not None:
+        conversation.patient_id = patient_id
+    return conversation
+
+
+def _patient_id_for(e164: str):
+    from patients.selectors import patients_with_phone
+
+    # Only the id: no need to decrypt a whole patient record to file a text message.
+    return patients_with_phone(e164).order_by("-updated_at", "-pk").values_list("pk", flat=True).first()
+
+
+def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -> OutboundMessage:
+    return queue_message(
+        to_phone=inbound.from_phone,
+        kind=kind,
+        idempotency_key=f"inbound:{inbound.message_sid}:reply",
+        context=context or {},
+        patient=inbound.patient,
+        send_now=True,
+    )
+
+
+def _opted_out_of_everything(phone: str) -> bool:
+    for purpose in (SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING):
+        latest = latest_sms_consent(phone, purpose)
+        if latest is None or latest.action != SmsConsentEvent.Action.OPT_OUT:
+            return False
+    return True
+
+
+def _ledger(*, inbound, purpose, action, source):
+    record_sms_consent_event(
+        phone=inbound.from_phone,
+        purpose=purpose,
+        action=action,
+        source=source,
+        disclosure_text=inbound.body[:1000],
+        inbound_message_sid=inbound.message_sid,
+        patient=inbound.patient,
+    )
+
+
+def _opt_out(inbound: InboundMessage, *, source: str, provider_replied: bool) -> None:
+    already_out = _opted_out_of_everything(inbound.from_phone)
+    for purpose in (SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING):
+        _ledger(inbound=inbound, purpose=purpose, action=SmsConsentEvent.Action.OPT_OUT, source=source)
+    # One confirmation at most: not when Twilio's Advanced Opt-Out already answered, not again
+    # to a number that had already opted out of everything.
+    if not provider_replied and not already_out:
+        _reply(inbound=inbound, kind=Kind.OPT_OUT_CONFIRMATION)
+
+
+def _opt_in(inbound: InboundMessage, *, provider_replied: bool) -> None:
+    _ledger(
+        inbound=inbound,
+        purpose=SmsPurpose.TRANSACTIONAL,
+        action=SmsConsentEvent.Action.OPT_IN,
+        source=SmsConsentEvent.Source.KEYWORD,
+    )
+    if not provider_replied:
+        _reply(inbound=inbound, kind=Kind.OPT_IN_CONFIRMATION)
+
+
+def _help(inbound: InboundMessage, *, provider_replied: bool) -> None:
+    _ledger(
+        inbound=inbound,
+        purpose=SmsPurpose.TRANSACTIONAL,
+        action=SmsConsentEvent.Action.HELP,
+        source=SmsConsentEvent.Source.KEYWORD,
+    )
+    if not provider_replied:
+        _reply(inbound=inbound, kind=Kind.HELP_REPLY)
+
+
+def _confirm_next_appointment(inbound: InboundMessage) -> bool:
+    """C/CONFIRM: the next upcoming booked appointment of the patient(s) with this phone."""
+    from appointments.models import Appointment
+
+    digest = crypto.blind_index("phone", inbound.from_phone)
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient", "location")
+        .filter(
+            patient__phone_bidx=digest,
+            status=Appointment.Status.BOOKED,
+            starts_at__gt=timezone.now(),
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if appointment is None:
+        return False
+    # Until appointments.services offers a confirm function, set the status here (it is the
+    # only field this touches; Appointment.save keeps blocked_range consistent).
+    appointment.status = Appointment.Status.CONFIRMED
+    appointment.save(update_fields=["status", "updated_at"])
+    queue_message(
+        to_phone=inbound.from_phone,
+        kind=Kind.APPOINTMENT_CONFIRMED,
+        idempotency_key=f"inbound:{inbound.message_sid}:reply",
+        context=appointment_context(appointment),
+        patient=appointment.patient,
+        appointment=appointment,
+        send_now=True,
+    )
+    return True
+
+
+def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str = ""):
+    """Handle one inbound SMS (already signature-checked). Idempotent on MessageSid: a retried
+    webhook hits the unique constraint, its whole transaction rolls back, and the first row is
+    returned — nothing changes."""
+    try:
+        return _receive_inbound(
+            message_sid=message_sid, from_phone=from_phone, to_phone=to_phone, body=body, opt_out_type=opt_out_type
+        )
+    except IntegrityError:
+        existing = InboundMessage.objects.filter(message_sid=message_sid).first()
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def _receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str):
+    e164 = crypto.normalise_phone(from_phone) or from_phone.strip()
+    digest = crypto.blind_index("phone", e164)
+    conversation = _conversation_for(e164, digest, _patient_id_for(e164))
+    action = keywords.classify(body, opt_out_type=opt_out_type)
+    inbound = InboundMessage(
+        message_sid=message_sid,
+        from_phone=e164,
+        from_bidx=digest,
+        to_phone=(to_phone or "")[:32],
+        body=body,
+        conversation=conversation,
+        patient_id=conversation.patient_id,
+        handling=InboundMessage.Handling.INBOX,
+    )
+    inbound.save()  # a duplicate MessageSid raises here, before any effect
+
+    provider_replied = bool(opt_out_type)
+    handling = InboundMessage.Handling.INBOX
+    if crypto.normalise_phone(e164) is None:
+        # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
+        action = keywords.OTHER
+    if action == keywords.OPT_OUT:
+        handling = InboundMessage.Handling.OPT_OUT
+        _opt_out(inbound, source=SmsConsentEvent.Source.KEYWORD, provider_replied=provider_replied)
+    elif action == keywords.OPT_IN:
+        handling = InboundMessage.Handling.OPT_IN
+        _opt_in(inbound, provider_replied=provider_replied)
+    elif action == keywords.HELP:
+        handling = InboundMessage.Handling.HELP
+        _help(inbound, provider_replied=provider_replied)
+    elif action == keywords.REVOCATION:
+        handling = InboundMessage.Handling.REVOCATION
+        _opt_out(inbound, source=SmsConsentEvent.Source.FREE_TEXT, provider_replied=False)
+        conversation.needs_review = True
+        conversation.review_reason = "Free-text message read as an opt-out: please check and follow up."
+        conversation.reviewed_by = None
+        conversation.reviewed_at = None
+    elif action == keywords.CONFIRM and inbound.from_phone.startswith("+") and _confirm_next_appointment(inbound):
+        handling = InboundMessage.Handling.CONFIRM
+
+    if handling in (InboundMessage.Handling.INBOX, InboundMessage.Handling.REVOCATION):
+        conversation.unread_count = F("unread_count") + 1
+    conversation.last_message_at = timezone.now()
+    conversation.save()
+    if handling != InboundMessage.Handling.INBOX:
+        inbound.handling = handling
+        inbound.save(update_fields=["handling"])
+    return inbound
+
+
+# --- staff inbox -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def mark_conversation_read(*, conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+
+
+@transaction.atomic
+def mark_conversation_reviewed(*, conversation: Conversation, user) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(
+        needs_review=False, reviewed_by=user, reviewed_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def staff_reply(*, conversation: Conversation, text: str, user) -> OutboundMessage:
+    """A transactional reply typed by staff. Consent and quiet hours are applied by the worker."""
+    text = " ".join((text or "").split())
+    if not text:
+        raise ValueError("Type a message.")
+    row = queue_message(
+        to_phone=conversation.phone,
+        kind=Kind.STAFF_REPLY,
+        idempotency_key=f"staff_reply:{conversation.pk}:{timezone.now().timestamp()}:{user.pk}",
+        literal=text,
+        patient=conversation.patient,
+        sent_by=user,
+        send_now=True,
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now(), unread_count=0)
+    return row
+
+
+@transaction.atomic
+def save_template(*, kind: str, body: str, user):
+    from messaging.models import MessageTemplate
+
+    templating.validate_template(body)
+    template, _ = MessageTemplate.objects.update_or_create(kind=kind, defaults={"body": body, "updated_by": user})
+    return template
+
+
+@transaction.atomic
+def reset_template(*, kind: str) -> None:
+    from messaging.models import MessageTemplate
+
+    MessageTemplate.objects.filter(kind=kind).delete()
+
+
+@transaction.atomic
+def retry_unknown(*, message: OutboundMessage, user) -> None:
+    """Staff checked an 'unknown' message (the worker stopped mid-send and the provider has no
+    record of it) and asks for it to be sent."""
+    OutboundMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+        status=Status.PENDING,
+        next_attempt_at=timezone.now(),
+        error_reason=f"Resend approved by staff user #{user.pk}",
+        status_updated_at=timezone.now(),
+    )
+
+
+# --- marketing campaigns -------------------------------------------------------------------------
+
+
+class CampaignError(ValueError):
+    pass
+
+
+@transaction.atomic
+def create_campaign(*, name: str, body: str, filters: dict, rate_per_minute: int | None, user):
+    from messaging.models import Campaign
+
+    templating.validate_template(body)
+    return Campaign.objects.create(
+        name=name.strip()[:120],
+        body=body.strip(),
+        filters={k: v for k, v in filters.items() if v not in (None, "")},
+        rate_per_minute=rate_per_minute or settings.SMS_CAMPAIGN_RATE_PER_MINUTE,
+        created_by=user,
+    )
+
+
+@transaction.atomic
+def schedule_campaign(*, campaign, user, start_at=None, patient_ids=None) -> int:
+    """Queue the campaign to its audience, throttled to `campaign.rate_per_minute`.
+
+    Only patients with a CURRENT marketing opt-in can receive it: the audience is computed here,
+    and ids picked in the form (`patient_ids`) are intersected with it — an id injected into the
+    form for a patient without an opt-in is dropped and counted in `excluded_count`. Consent is
+    checked again by the worker at send time, and by the privacy gate."""
+    from messaging.models import Campaign
+    from messaging.selectors import marketing_audience
+
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state != Campaign.State.DRAFT:
+        raise CampaignError("This campaign was already scheduled or cancelled.")
+    audience = marketing_audience(campaign.filters)
+    excluded = 0
+    if patient_ids is not None:
+        wanted = {int(i) for i in patient_ids}
+        audience = audience.filter(pk__in=wanted)
+        chosen = list(audience)
+        excluded = len(wanted) - len(chosen)
+    else:
+        chosen = list(audience)
+    if not chosen:
+        raise CampaignError("Nobody in this audience has a current marketing opt-in.")
+    start = start_at or timezone.now()
+    spacing = dt.timedelta(seconds=60 / max(campaign.rate_per_minute, 1))
+    for index, patient in enumerate(chosen):
+        queue_message(
+            to_phone=patient.mobile_phone,
+            kind=Kind.CAMPAIGN,
+            purpose=Purpose.MARKETING,
+            idempotency_key=f"campaign:{campaign.pk}:{patient.phone_bidx}",
+            template=campaign.body,
+            context={"first_name": patient.first_name},
+            due_at=start + spacing * index,
+            patient=patient,
+            campaign=campaign,
+            sent_by=user,
+        )
+    campaign.state = Campaign.State.SCHEDULED
+    campaign.scheduled_for = start
+    campaign.scheduled_by = user
+    campaign.audience_size = len(chosen)
+    campaign.excluded_count = excluded
+    campaign.save(update_fields=["state", "scheduled_for", "scheduled_by", "audience_size", "excluded_count"])
+    return len(chosen)
+
+
+@transaction.atomic
+def cancel_campaign(*, campaign, user) -> int:
+    from messaging.models import Campaign
+
+    Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.CANCELLED)
+    return OutboundMessage.objects.filter(campaign=campaign, status=Status.PENDING).update(
+        status=Status.CANCELLED, error_reason="Campaign cancelled", status_updated_at=timezone.now()
+    )

@@ -1,0 +1,365 @@
+"""Staff pages: inbox, conversations, message logs, templates, campaigns, phone simulator."""
+
+import uuid
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from cinrella.roles import Role, has_role
+from messaging import quiet_hours, selectors, services, templating, webhooks
+from messaging.backends import is_console_backend
+from messaging.forms import (
+    EDITABLE_KINDS,
+    CampaignForm,
+    ReplyForm,
+    ScheduleCampaignForm,
+    SimulatorReplyForm,
+    TemplateForm,
+)
+from messaging.models import Campaign, Conversation, InboundMessage, Kind, OutboundMessage, Status
+
+INBOX_ROLES = (Role.FRONT_DESK, Role.MANAGER)
+LOG_ROLES = (Role.FRONT_DESK, Role.MANAGER, Role.PROVIDER)
+
+
+def roles_required(*roles):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not (request.user.is_superuser or has_role(request.user, *roles)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# --- inbox ------------------------------------------------------------------------------------------
+
+
+@roles_required(*INBOX_ROLES)
+def inbox(request):
+    page = Paginator(selectors.inbox_conversations(), 50).get_page(request.GET.get("page"))
+    flagged = Conversation.objects.filter(needs_review=True).count()
+    return render(
+        request,
+        "messaging/inbox.html",
+        {"page": page, "flagged": flagged, "unread_total": selectors.unread_total()},
+    )
+
+
+def _quiet_hours_note(conversation):
+    now = timezone.now()
+    allowed = quiet_hours.next_allowed_time(conversation.phone, now)
+    return allowed if allowed > now else None
+
+
+@roles_required(*INBOX_ROLES)
+def conversation(request, pk):
+    convo = get_object_or_404(Conversation.objects.select_related("patient", "reviewed_by"), pk=pk)
+    services.mark_conversation_read(conversation=convo)
+    return render(request, "messaging/conversation.html", _conversation_context(convo, ReplyForm()))
+
+
+def _conversation_context(convo, form):
+    from consents.models import SmsPurpose
+    from consents.selectors import sms_opted_in
+
+    return {
+        "conversation": convo,
+        "thread": selectors.conversation_thread(convo),
+        "form": form,
+        "opted_in": sms_opted_in(convo.phone, SmsPurpose.TRANSACTIONAL),
+        "quiet_until": _quiet_hours_note(convo),
+    }
+
+
+@require_POST
+@roles_required(*INBOX_ROLES)
+def reply(request, pk):
+    convo = get_object_or_404(Conversation, pk=pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return render(request, "messaging/conversation.html", _conversation_context(convo, form), status=400)
+    try:
+        row = services.staff_reply(conversation=convo, text=form.cleaned_data["text"], user=request.user)
+    except services.InvalidRecipient:
+        messages.error(request, "This sender is not a mobile number we can text (e.g. a short code).")
+        return redirect("messaging-conversation", pk=convo.pk)
+    quiet_until = _quiet_hours_note(convo)
+    if quiet_until:
+        messages.warning(request, "It is quiet hours for this number: the reply waits until the allowed time.")
+    else:
+        messages.success(request, f"Reply queued (message #{row.pk}).")
+    return redirect("messaging-conversation", pk=convo.pk)
+
+
+@require_POST
+@roles_required(*INBOX_ROLES)
+def mark_reviewed(request, pk):
+    convo = get_object_or_404(Conversation, pk=pk)
+    services.mark_conversation_reviewed(conversation=convo, user=request.user)
+    messages.success(request, "Marked as reviewed.")
+    return redirect("messaging-conversation", pk=convo.pk)
+
+
+# --- logs -------------------------------------------------------------------------------------------
+
+
+def _log_page(request, queryset, title, **extra):
+    page = Paginator(queryset.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "messaging/log.html", {"page": page, "title": title, **extra})
+
+
+@roles_required(*LOG_ROLES)
+def outbox_log(request):
+    status = request.GET.get("status", "")
+    queryset = selectors.message_log()
+    if status in Status.values:
+        queryset = queryset.filter(status=status)
+    return _log_page(request, queryset, "Message log", statuses=Status.choices, current_status=status)
+
+
+@roles_required(*LOG_ROLES)
+def patient_log(request, patient_id):
+    from patients.models import Patient
+
+    patient = get_object_or_404(Patient, pk=patient_id)
+    return _log_page(request, selectors.message_log(patient=patient), f"Messages to patient #{patient.pk}")
+
+
+@roles_required(*LOG_ROLES)
+def appointment_log(request, appointment_id):
+    from appointments.models import Appointment
+
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    return _log_page(request, selectors.message_log(appointment=appointment), f"Messages for {appointment}")
+
+
+@require_POST
+@roles_required(Role.MANAGER)
+def resend_unknown(request, pk):
+    row = get_object_or_404(OutboundMessage, pk=pk, status=Status.UNKNOWN)
+    services.retry_unknown(message=row, user=request.user)
+    messages.success(request, f"Message #{row.pk} will be sent again.")
+    return redirect("messaging-log")
+
+
+# --- templates --------------------------------------------------------------------------------------
+
+
+@roles_required(Role.MANAGER)
+def template_list(request):
+    rows = [
+        {"kind": kind, "label": kind.label, "body": templating.template_text(kind), "custom": False}
+        for kind in EDITABLE_KINDS
+    ]
+    from messaging.models import MessageTemplate
+
+    custom = set(MessageTemplate.objects.values_list("kind", flat=True))
+    for row in rows:
+        row["custom"] = row["kind"] in custom
+    return render(request, "messaging/templates.html", {"rows": rows, "placeholders": templating.PLACEHOLDERS})
+
+
+@roles_required(Role.MANAGER)
+def template_edit(request, kind):
+    if kind not in {k.value for k in EDITABLE_KINDS}:
+        raise Http404
+    label = Kind(kind).label
+    if request.method == "POST":
+        if "reset" in request.POST:
+            services.reset_template(kind=kind)
+            messages.success(request, f"{label}: back to the default wording.")
+            return redirect("messaging-templates")
+        form = TemplateForm(request.POST)
+        if form.is_valid():
+            services.save_template(kind=kind, body=form.cleaned_data["body"], user=request.user)
+            messages.success(request, f"{label}: saved.")
+            return redirect("messaging-templates")
+    else:
+        form = TemplateForm(initial={"body": templating.template_text(kind)})
+    preview = ""
+    if form.is_bound and form.is_valid():
+        preview = templating.render(kind, _sample_context(), template=form.cleaned_data["body"])
+    elif not form.is_bound:
+        preview = templating.render(kind, _sample_context())
+    return render(
+        request,
+        "messaging/template_edit.html",
+        {"form": form, "kind": kind, "label": label, "preview": preview, "placeholders": templating.PLACEHOLDERS},
+    )
+
+
+def _sample_context():
+    return {
+        "first_name": "Ana",
+        "date": "Tue Mar 3",
+        "time": "2:30 PM",
+        "location": "La Jolla",
+        "manage_link": services.manage_link(),
+        "link": "https://example.test/l/abc",
+        "amount": "$50.00",
+    }
+
+
+# --- campaigns --------------------------------------------------------------------------------------
+
+
+@roles_required(Role.MANAGER)
+def campaign_list(request):
+    campaigns = Campaign.objects.select_related("created_by").annotate(
+        message_count=Count("messages"),
+        pending=Count("messages", filter=Q(messages__status__in=[Status.PENDING, Status.SENDING])),
+    )[:100]
+    return render(request, "messaging/campaigns.html", {"campaigns": campaigns})
+
+
+@roles_required(Role.MANAGER)
+def campaign_new(request):
+    form = CampaignForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        campaign = services.create_campaign(
+            name=form.cleaned_data["name"],
+            body=form.cleaned_data["body"],
+            filters=form.filters(),
+            rate_per_minute=form.cleaned_data.get("rate_per_minute"),
+            user=request.user,
+        )
+        return redirect("messaging-campaign", pk=campaign.pk)
+    return render(request, "messaging/campaign_new.html", {"form": form})
+
+
+@roles_required(Role.MANAGER)
+def campaign_detail(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = ScheduleCampaignForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if "cancel" in request.POST:
+            count = services.cancel_campaign(campaign=campaign, user=request.user)
+            messages.success(request, f"Campaign cancelled; {count} unsent message(s) withdrawn.")
+            return redirect("messaging-campaign", pk=campaign.pk)
+        if form.is_valid():
+            ids = form.cleaned_data["patient_ids"] or None
+            try:
+                count = services.schedule_campaign(
+                    campaign=campaign, user=request.user, start_at=form.cleaned_data["start_at"], patient_ids=ids
+                )
+            except services.CampaignError as exc:
+                messages.error(request, str(exc))
+            else:
+                campaign.refresh_from_db()
+                messages.success(request, f"Scheduled to {count} patient(s).")
+                if campaign.excluded_count:
+                    messages.warning(
+                        request,
+                        f"{campaign.excluded_count} selected patient(s) have no current marketing opt-in "
+                        "and were left out.",
+                    )
+            return redirect("messaging-campaign", pk=campaign.pk)
+    audience = selectors.marketing_audience(campaign.filters) if campaign.state == Campaign.State.DRAFT else None
+    return render(
+        request,
+        "messaging/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "audience_count": audience.count() if audience is not None else None,
+            "audience": list(audience[:200]) if audience is not None else [],
+            "preview": templating.render(Kind.CAMPAIGN, {"first_name": "Ana"}, template=campaign.body),
+            "progress": selectors.campaign_progress(campaign),
+        },
+    )
+
+
+@roles_required(Role.MANAGER)
+def campaign_progress(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(
+        request,
+        "messaging/partials/campaign_progress.html",
+        {"campaign": campaign, "progress": selectors.campaign_progress(campaign)},
+    )
+
+
+# --- development phone simulator -------------------------------------------------------------------
+
+
+def _simulate_inbound(request, phone: str, body: str):
+    """Reply as the patient through the real inbound webhook view, signed like Twilio signs."""
+    url = request.build_absolute_uri(reverse("messaging-twilio-inbound"))
+    if settings.PUBLIC_BASE_URL:
+        url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("messaging-twilio-inbound")
+    params = {
+        "MessageSid": "SMsim" + uuid.uuid4().hex[:29],
+        "AccountSid": settings.TWILIO_ACCOUNT_SID or "ACsimulator",
+        "From": phone,
+        "To": settings.CLINIC_PHONE,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(webhooks.webhook_auth_token()).compute_signature(url, params)
+    webhook_request = RequestFactory().post(
+        reverse("messaging-twilio-inbound"),
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+        secure=request.is_secure(),
+        HTTP_HOST=request.get_host(),
+    )
+    return webhooks.twilio_inbound(webhook_request)
+
+
+@login_required
+def simulator(request):
+    if not is_console_backend():
+        raise Http404
+    form = SimulatorReplyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if "run_worker" in request.POST:
+            from messaging.dispatch import run_once
+
+            result = run_once()
+            messages.success(
+                request, f"Worker ran: {result.sent} sent, {result.held} held, {result.suppressed} suppressed."
+            )
+            return redirect("messaging-simulator")
+        if form.is_valid():
+            response = _simulate_inbound(request, form.cleaned_data["phone"], form.cleaned_data["body"])
+            if response.status_code == 200:
+                messages.success(request, "Reply delivered to the webhook.")
+                from messaging.dispatch import run_once
+
+                run_once()  # send any automatic answer right away, as Twilio would deliver it
+            else:
+                messages.error(request, f"The webhook answered {response.status_code}.")
+            return redirect("messaging-simulator")
+    phones = (
+        OutboundMessage.objects.values("to_bidx")
+        .annotate(last=Max("created_at"))
+        .order_by("-last")[:30]
+        .values_list("to_bidx", flat=True)
+    )
+    numbers = []
+    for digest in phones:
+        outbound = list(OutboundMessage.objects.filter(to_bidx=digest).order_by("-created_at")[:20])
+        inbound = list(InboundMessage.objects.filter(from_bidx=digest).order_by("-received_at")[:20])
+        thread = sorted(
+            [("out", m.created_at, m) for m in outbound] + [("in", m.received_at, m) for m in inbound],
+            key=lambda item: item[1],
+        )
+        numbers.append({"phone": outbound[0].to_phone, "thread": thread})
+    return render(request, "messaging/simulator.html", {"numbers": numbers, "form": form})

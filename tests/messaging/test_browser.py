@@ -1,0 +1,58 @@
+"""The campaign progress bar updates live in a real browser (htmx polling).
+
+serialized_rollback: the flush after this transactional test must not take the data migrations'
+rows (role groups, privacy recipients) away from tests that run after it."""
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from consents.models import SmsPurpose
+from messaging import dispatch, services
+from tests.conftest import sign_in_verified
+from tests.factories import UserFactory
+from tests.messaging.factories import PatientFactory, opt_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, browser_page, settings):
+    settings.SMS_QUIET_HOURS = (0, 24)  # whatever the wall clock says, this test sends now
+    settings.SMS_QUIET_HOURS_BY_STATE = {}
+    manager = UserFactory(role="manager")
+    patients = PatientFactory.create_batch(3)
+    for p in patients:
+        opt_in(p.mobile_phone, SmsPurpose.MARKETING)
+    campaign = services.create_campaign(
+        name="Live", body="Hi {first_name}, new hours!", filters={}, rate_per_minute=600, user=manager
+    )
+    services.schedule_campaign(campaign=campaign, user=manager)
+
+    client = sign_in_verified(Client(), manager)
+    session_cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    context = browser_page.new_context()
+    context.add_cookies(
+        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/staff/messages/campaigns/{campaign.pk}/")
+    page.get_by_text("0 of 3 handled").wait_for(timeout=10_000)
+    dispatch.run_once()
+    page.get_by_text("3 of 3 handled").wait_for(timeout=15_000)  # no reload: htmx polled it in
+    assert page.locator("progress").get_attribute("value") == "3"
+    assert page.get_by_text("3 sent").is_visible()

@@ -1,0 +1,330 @@
+"""Staff pages: inbox, reply, logs, templates, campaigns, simulator."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from consents.models import SmsConsentEvent
+from messaging import backends, dispatch, services
+from messaging.models import Campaign, Conversation, InboundMessage, Kind, MessageTemplate, OutboundMessage, Status
+from tests.messaging.factories import AppointmentFactory, PatientFactory, ServiceFactory, opt_in
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.datetime(2026, 6, 10, 19, 0, tzinfo=dt.UTC)  # noon in San Diego
+
+
+@pytest.fixture(autouse=True)
+def daytime():
+    with time_machine.travel(DAY, tick=True):
+        yield
+
+
+def text_in(phone, body, sid):
+    return services.receive_inbound(message_sid=sid, from_phone=phone, to_phone="+18582560289", body=body)
+
+
+def test_inbox_lists_conversations_with_unread_counts_and_flags(staff_client, django_assert_max_num_queries):
+    patients = PatientFactory.create_batch(5)
+    for i, p in enumerate(patients):
+        text_in(p.mobile_phone, "Running late", f"SMa{i}")
+        text_in(p.mobile_phone, "Sorry!", f"SMb{i}")
+    text_in(patients[0].mobile_phone, "please stop texting me", "SMrev")
+    client = staff_client("front_desk")
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("messaging-inbox"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "1 flagged revocation to review" in html
+    assert html.count("Revocation — review") == 1
+    assert patients[1].full_name in html and '<span class="badge">2</span>' in html
+
+
+def test_inbox_is_not_for_billing(staff_client):
+    assert staff_client("billing").get(reverse("messaging-inbox")).status_code == 403
+
+
+def test_opening_a_conversation_marks_it_read_and_shows_the_thread(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "Can I move to Friday?", "SM1")
+    conversation = Conversation.objects.get()
+    response = staff_client("front_desk").get(reverse("messaging-conversation", args=[conversation.pk]))
+    assert "Can I move to Friday?" in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0
+
+
+def test_staff_reply_is_queued_as_transactional_and_consent_checked(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "Can I move to Friday?", "SM1")
+    conversation = Conversation.objects.get()
+    client = staff_client("front_desk")
+    page = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
+    assert "no current opt-in for appointment texts" in page
+    response = client.post(reverse("messaging-reply", args=[conversation.pk]), {"text": "Yes, Friday 3pm works."})
+    assert response.status_code == 302
+    row = OutboundMessage.objects.get(kind=Kind.STAFF_REPLY)
+    assert row.purpose == "transactional" and row.sent_by == client.user
+    assert row.body == "Yes, Friday 3pm works. Reply STOP to opt out."
+    dispatch.run_once()
+    row.refresh_from_db()
+    assert row.status == Status.SUPPRESSED  # no transactional opt-in on record
+
+
+def test_empty_reply_shows_an_error_not_a_500(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "hi", "SM1")
+    conversation = Conversation.objects.get()
+    response = staff_client("front_desk").post(reverse("messaging-reply", args=[conversation.pk]), {"text": "   "})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
+
+
+def test_reply_during_quiet_hours_warns(staff_client):
+    patient = PatientFactory()
+    opt_in(patient.mobile_phone)
+    text_in(patient.mobile_phone, "hi", "SM1")
+    conversation = Conversation.objects.get()
+    with time_machine.travel(dt.datetime(2026, 6, 11, 5, 0, tzinfo=dt.UTC), tick=True):  # 22:00 PDT
+        client = staff_client("front_desk")
+        page = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
+        assert "Quiet hours for this number" in page
+        response = client.post(reverse("messaging-reply", args=[conversation.pk]), {"text": "OK"}, follow=True)
+    assert "quiet hours" in response.content.decode()
+
+
+def test_flagged_revocation_can_be_marked_reviewed(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "don't text me", "SM1")
+    conversation = Conversation.objects.get()
+    client = staff_client("front_desk")
+    client.post(reverse("messaging-reviewed", args=[conversation.pk]))
+    conversation.refresh_from_db()
+    assert not conversation.needs_review and conversation.reviewed_by == client.user
+
+
+def test_patient_and_appointment_logs_show_status_and_failure_reasons(staff_client, django_assert_max_num_queries):
+    appointment = AppointmentFactory()
+    patient = appointment.patient
+    for i in range(5):
+        services.queue_message(
+            to_phone=patient.mobile_phone,
+            kind=Kind.REMINDER,
+            idempotency_key=f"r{i}",
+            literal="x",
+            patient=patient,
+            appointment=appointment,
+        )
+    OutboundMessage.objects.filter(idempotency_key="r0").update(
+        status=Status.FAILED, error_code="30007", error_reason=services.error_reason("30007")
+    )
+    client = staff_client("front_desk")
+    with django_assert_max_num_queries(10):
+        html = client.get(reverse("messaging-patient-log", args=[patient.pk])).content.decode()
+    assert "Filtered by the carrier" in html and html.count("Appointment reminder") == 5
+    html = client.get(reverse("messaging-appointment-log", args=[appointment.pk])).content.decode()
+    assert "30007" in html
+    assert client.get(reverse("messaging-patient-log", args=[999999])).status_code == 404
+
+
+def test_manager_edits_a_template_and_unknown_placeholders_are_refused(staff_client):
+    client = staff_client("manager")
+    url = reverse("messaging-template-edit", args=["reminder"])
+    response = client.post(url, {"body": "Hi {firstname}, see you {date}"})
+    assert response.status_code == 200 and "Unknown placeholder(s): {firstname}." in response.content.decode()
+    client.post(url, {"body": "{clinic_name}: see you {date} at {time}, {first_name}!"})
+    assert MessageTemplate.objects.get(kind="reminder").updated_by == client.user
+    appointment = AppointmentFactory()
+    services.on_appointment_booked(appointment=appointment)
+    reminder = OutboundMessage.objects.filter(kind=Kind.REMINDER).first()
+    assert reminder.body.startswith("Cinrella Med Spa: see you") and reminder.body.endswith("Reply STOP to opt out.")
+
+
+def test_front_desk_cannot_edit_templates(staff_client):
+    assert staff_client("front_desk").get(reverse("messaging-templates")).status_code == 403
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+
+def marketing_patients():
+    opted = PatientFactory(first_name="Olivia")
+    opt_in(opted.mobile_phone, "marketing")
+    transactional_only = PatientFactory(first_name="Tara")
+    opt_in(transactional_only.mobile_phone)
+    withdrawn = PatientFactory(first_name="Wes")
+    opt_in(withdrawn.mobile_phone, "marketing")
+    services.receive_inbound(
+        message_sid="SMwithdraw", from_phone=withdrawn.mobile_phone, to_phone="+18582560289", body="STOP"
+    )
+    return opted, transactional_only, withdrawn
+
+
+def create_campaign(client, **extra):
+    client.post(
+        reverse("messaging-campaign-new"),
+        {"name": "Summer glow", "body": "Hi {first_name}, 20% off facials this June!", **extra},
+    )
+    return Campaign.objects.get()
+
+
+def test_campaign_audience_is_only_current_marketing_opt_ins(staff_client):
+    opted, transactional_only, withdrawn = marketing_patients()
+    client = staff_client("manager")
+    campaign = create_campaign(client)
+    html = client.get(reverse("messaging-campaign", args=[campaign.pk])).content.decode()
+    assert 'id="audience-count">1<' in html
+    assert "Olivia" in html and "Tara" not in html and "Wes" not in html
+
+
+def test_campaign_cannot_include_a_non_opted_in_phone_even_when_its_id_is_injected(staff_client):
+    opted, transactional_only, withdrawn = marketing_patients()
+    client = staff_client("manager")
+    campaign = create_campaign(client)
+    response = client.post(
+        reverse("messaging-campaign", args=[campaign.pk]),
+        {"patient_ids": [opted.pk, transactional_only.pk, withdrawn.pk]},
+        follow=True,
+    )
+    assert "2 selected patient(s) have no current marketing opt-in" in response.content.decode()
+    recipients = set(OutboundMessage.objects.filter(campaign=campaign).values_list("patient_id", flat=True))
+    assert recipients == {opted.pk}
+    campaign.refresh_from_db()
+    assert campaign.audience_size == 1 and campaign.excluded_count == 2
+
+
+def test_schedule_service_refuses_injected_ids_directly():
+    from tests.factories import UserFactory
+
+    opted, transactional_only, withdrawn = marketing_patients()
+    user = UserFactory(role="manager")
+    campaign = services.create_campaign(name="c", body="Hello {first_name}", filters={}, rate_per_minute=60, user=user)
+    with pytest.raises(services.CampaignError):
+        services.schedule_campaign(campaign=campaign, user=user, patient_ids=[transactional_only.pk])
+    assert not OutboundMessage.objects.filter(campaign=campaign).exists()
+    count = services.schedule_campaign(
+        campaign=campaign, user=user, patient_ids=[opted.pk, transactional_only.pk, withdrawn.pk, 987654]
+    )
+    assert count == 1
+    assert list(OutboundMessage.objects.filter(campaign=campaign).values_list("patient_id", flat=True)) == [opted.pk]
+
+
+def test_campaign_is_throttled_and_sends_with_live_progress(staff_client):
+    patients = PatientFactory.create_batch(4)
+    for p in patients:
+        opt_in(p.mobile_phone, "marketing")
+    client = staff_client("manager")
+    campaign = create_campaign(client, rate_per_minute=2)
+    client.post(reverse("messaging-campaign", args=[campaign.pk]), {})
+    rows = list(OutboundMessage.objects.filter(campaign=campaign).order_by("due_at"))
+    assert [r.due_at - rows[0].due_at for r in rows] == [dt.timedelta(seconds=30 * i) for i in range(4)]
+    assert all(r.purpose == "marketing" and r.body.endswith("Reply STOP to opt out.") for r in rows)
+    page = client.get(reverse("messaging-campaign", args=[campaign.pk])).content.decode()
+    assert 'hx-trigger="every 2s"' in page and "0 of 4 handled" in page
+    dispatch.run_once()
+    partial = client.get(reverse("messaging-campaign-progress", args=[campaign.pk])).content.decode()
+    assert "1 of 4 handled" in partial and "1 sent" in partial
+    with time_machine.travel(DAY + dt.timedelta(minutes=5), tick=False):
+        dispatch.run_once()
+    partial = client.get(reverse("messaging-campaign-progress", args=[campaign.pk])).content.decode()
+    assert "4 of 4 handled" in partial and "hx-trigger" not in partial
+
+
+def test_campaign_filters_by_service_and_recent_visit(staff_client):
+    service = ServiceFactory()
+    visited = AppointmentFactory(service=service, status="completed", starts_at=DAY - dt.timedelta(days=10))
+    other = PatientFactory()
+    for p in (visited.patient, other):
+        opt_in(p.mobile_phone, "marketing")
+    client = staff_client("manager")
+    campaign = create_campaign(client, service=service.pk, visited_within_days=30)
+    html = client.get(reverse("messaging-campaign", args=[campaign.pk])).content.decode()
+    assert 'id="audience-count">1<' in html and visited.patient.full_name in html
+
+
+def test_campaigns_are_manager_only(staff_client):
+    assert staff_client("front_desk").get(reverse("messaging-campaigns")).status_code == 403
+
+
+def test_stop_from_a_campaign_recipient_suppresses_the_rest(staff_client):
+    patient = PatientFactory()
+    opt_in(patient.mobile_phone, "marketing")
+    client = staff_client("manager")
+    campaign = create_campaign(client)
+    client.post(reverse("messaging-campaign", args=[campaign.pk]), {})
+    services.receive_inbound(message_sid="SMs", from_phone=patient.mobile_phone, to_phone="+1", body="stop")
+    dispatch.run_once()
+    row = OutboundMessage.objects.get(campaign=campaign)
+    assert row.status == Status.SUPPRESSED
+    assert SmsConsentEvent.objects.filter(purpose="marketing", action="opt_out").exists()
+
+
+# --- simulator -------------------------------------------------------------------------------------
+
+
+def test_simulator_is_404_unless_the_console_backend_is_configured(staff_client):
+    assert staff_client("front_desk").get(reverse("messaging-simulator")).status_code == 404
+
+
+def test_simulator_reply_goes_through_the_signed_webhook(staff_client, settings):
+    settings.SMS_BACKEND = "messaging.backends.ConsoleBackend"
+    settings.TWILIO_AUTH_TOKEN = ""
+    patient = PatientFactory()
+    opt_in(patient.mobile_phone)
+    services.queue_message(
+        to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key="x", literal="Hello!", patient=patient
+    )
+    client = staff_client("front_desk")
+    client.post(reverse("messaging-simulator"), {"run_worker": "1"})
+    html = client.get(reverse("messaging-simulator")).content.decode()
+    assert "Hello! Reply STOP to opt out." in html
+    response = client.post(reverse("messaging-simulator"), {"phone": patient.mobile_phone, "body": "HELP"}, follow=True)
+    assert "Reply delivered to the webhook." in response.content.decode()
+    received = InboundMessage.objects.get()
+    assert received.handling == InboundMessage.Handling.HELP and received.message_sid.startswith("SMsim")
+    assert "Help: call" in response.content.decode()  # the automatic answer, sent by the worker
+    assert backends.console_sent[-1].body.startswith("Cinrella Med Spa:")
+
+
+def test_admin_lists_messages_without_phone_or_body(staff_client):
+    patient = PatientFactory()
+    services.queue_message(
+        to_phone=patient.mobile_phone,
+        kind=Kind.STAFF_REPLY,
+        idempotency_key="a",
+        literal="Secret body",
+        patient=patient,
+    )
+    client = staff_client("manager", is_superuser=True)
+    response = client.get(reverse("admin:messaging_outboundmessage_changelist"))
+    assert response.status_code == 200
+    row = OutboundMessage.objects.get()
+    detail = client.get(reverse("admin:messaging_outboundmessage_change", args=[row.pk]))
+    assert detail.status_code == 200 and "Secret body" not in detail.content.decode()
+    assert patient.mobile_phone not in detail.content.decode()
+
+
+def test_conversation_page_query_count_does_not_grow_with_the_thread(staff_client, django_assert_max_num_queries):
+    patient = PatientFactory()
+    opt_in(patient.mobile_phone)
+    for i in range(15):
+        text_in(patient.mobile_phone, f"message {i}", f"SMq{i}")
+        services.queue_message(
+            to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key=f"q{i}", literal=f"answer {i}"
+        )
+    conversation = Conversation.objects.get()
+    client = staff_client("front_desk")
+    with django_assert_max_num_queries(14):
+        html = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
+    assert "message 14" in html and "answer 14" in html
+
+
+def test_replying_to_a_short_code_shows_a_message_not_a_500(staff_client):
+    text_in("22395", "Your carrier balance is low", "SMshort")
+    conversation = Conversation.objects.get()
+    response = staff_client("front_desk").post(
+        reverse("messaging-reply", args=[conversation.pk]), {"text": "hello"}, follow=True
+    )
+    assert response.status_code == 200 and "not a mobile number we can text" in response.content.decode()
+    assert not OutboundMessage.objects.exists()
