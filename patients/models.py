@@ -9,7 +9,6 @@ from django.db import models
 
 from cinrella import crypto
 from cinrella.crypto import EncryptedCharField, EncryptedDateField, EncryptedEmailField, EncryptedTextField
-from privacy.models import no_truncate_trigger
 
 BLIND_INDEX_FIELDS = ("phone_bidx", "email_bidx", "dob_bidx", "name_bidx")
 
@@ -24,8 +23,6 @@ def tracked():
         pghistory.UpdateEvent(),
         pghistory.DeleteEvent(),
         append_only=True,
-        # Row triggers do not see TRUNCATE: refuse it with a statement trigger.
-        meta={"triggers": [no_truncate_trigger()]},
     )
 
 

@@ -3,17 +3,6 @@ from django.conf import settings
 from django.db import models
 
 
-def no_truncate_trigger() -> pgtrigger.Trigger:
-    """Row triggers never see TRUNCATE; this statement trigger refuses it on audit tables."""
-    return pgtrigger.Trigger(
-        name="no_truncate",
-        operation=pgtrigger.Truncate,
-        level=pgtrigger.Statement,
-        when=pgtrigger.Before,
-        func="RAISE EXCEPTION 'append-only audit table %: TRUNCATE refused', TG_TABLE_NAME; RETURN NULL;",
-    )
-
-
 class AccessLog(models.Model):
     """One row per access to a patient's data that the policy wants on record (§6, §7): every read
     of health data, every export, every admin view of a patient, and refused attempts.
@@ -56,7 +45,6 @@ class AccessLog(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-            no_truncate_trigger(),
         ]
 
     def __str__(self):
