@@ -327,7 +327,8 @@ def main() -> None:
     if not search(phones[0]):
         raise SystemExit("a known phone was not found")
 
-    print(f"lookups per measure: {N_LOOKUPS}")
+    load1, load5, _ = os.getloadavg()
+    print(f"lookups per measure: {N_LOOKUPS}; machine load average {load1:.1f} (1 min), {load5:.1f} (5 min)")
     measure("search by phone (formatted)", phones, search)
     measure("search by last-name 3-letter prefix (first 25 rows)", prefixes, search)
     measure("search by first + last name", full_names, search)

@@ -123,3 +123,32 @@ def test_front_desk_sees_presence_only(browser, live_server, client, record):
     assert page.get_by_text("•••-•••-0289").is_visible()
     shot(page, "search-front-desk")
     assert errors == []
+
+
+def test_provider_photo_and_manager_access_history(browser, live_server, client, record):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from patients import services
+    from tests.patients.test_photos import jpeg_bytes
+
+    record.photo_consent_on_file = True
+    record.save()
+    provider = UserFactory(role="provider")
+    services.store_photo(
+        patient=record, upload=SimpleUploadedFile("a.jpg", jpeg_bytes(size=(320, 240))), uploaded_by=provider
+    )
+    page, errors = page_as(browser, live_server, client, "provider")
+    page.goto(f"{live_server.url}/staff/patients/{record.pk}/photos/")
+    image = page.locator(".photo img").first
+    image.wait_for()
+    assert page.evaluate("img => img.naturalWidth", image.element_handle()) == 320  # served and decoded
+    shot(page, "photos-provider")
+
+    manager_page, manager_errors = page_as(browser, live_server, client, "manager")
+    manager_page.goto(f"{live_server.url}/staff/patients/{record.pk}/")
+    assert manager_page.get_by_text("Recently viewed by").is_visible()
+    manager_page.get_by_role("link", name="Access history").click()
+    assert manager_page.get_by_role("heading", name="Who opened this record").is_visible()
+    assert manager_page.locator("table.access-rows tbody tr").count() >= 2
+    shot(manager_page, "access-history-manager")
+    assert errors == [] and manager_errors == []
