@@ -17,7 +17,9 @@ SCREENSHOTS = os.environ.get("CINRELLA_SCREENSHOTS")  # a folder: keep screensho
 
 
 @pytest.fixture
-def browser(monkeypatch):
+def browser(monkeypatch, live_server):
+    # Depends on live_server so that Chromium (and its keep-alive connections) closes before the
+    # server stops.
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
@@ -30,6 +32,11 @@ def browser(monkeypatch):
         )
         yield b
         b.close()
+        # ORM calls made while Playwright's loop runs get their own connection (asgiref keys
+        # connections by context there); close it, or the test database can't be dropped.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def page_as(browser, live_server, client, role):
