@@ -33,6 +33,8 @@ from consents.forms import (
 from consents.models import ConsentSignature, ConsentTemplate, SmsConsentProofExport, SmsPurpose
 from patients.models import Patient
 from privacy import gate
+from privacy.access import Action
+from privacy.access_log import require_and_log
 from privacy.gate import LegalBasis, PolicyViolation
 from privacy.policy import Category, Purpose
 
@@ -189,6 +191,8 @@ def staff_signature_pdf(request, signature_id):
     signature = get_object_or_404(
         ConsentSignature.objects.select_related("template_version__template"), pk=signature_id
     )
+    # A signed treatment consent is health data: its download is on the access log (§7).
+    require_and_log(request, Action.READ, Category.HEALTH, signature.patient)
     return _pdf_response(signature)
 
 

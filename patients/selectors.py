@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from cinrella import crypto
-from patients.models import Patient
+from patients.models import Patient, PatientNameDigest
 
 
 def _phone_digest(raw: str) -> str | None:
@@ -39,8 +39,13 @@ def patients_matching_name(text: str) -> QuerySet[Patient]:
     tokens = [t for t in crypto.name_tokens(text) if len(t) >= crypto.NAME_PREFIX_MIN]
     if not tokens:
         return Patient.objects.none()
-    digests = [crypto.blind_index("name", t) for t in tokens]
-    return Patient.objects.filter(name_bidx__contains=digests)
+    digests = sorted({crypto.blind_index("name", t) for t in tokens})
+    # The narrow digest table (kept equal to name_bidx by a trigger) answers with an index-only
+    # scan; with several words, a patient must have every one of them.
+    matches = PatientNameDigest.objects.filter(digest__in=digests).values("patient_id")
+    if len(digests) > 1:
+        matches = matches.annotate(n=Count("digest")).filter(n=len(digests)).values("patient_id")
+    return Patient.objects.filter(pk__in=matches)
 
 
 def returning_patient(*, date_of_birth: dt.date, email: str = "", phone: str = "") -> Patient | None:
@@ -114,8 +119,16 @@ def search_results(text: str, limit: int = SEARCH_LIMIT) -> tuple[str, list[dict
     """(kind, rows, more) for the staff search page: at most `limit` rows, and whether there were
     more (then the page asks for more letters rather than listing hundreds of patients)."""
     kind, qs = search_patients(text)
+    if kind == "name":
+        # No ORDER BY: with one, PostgreSQL walks the primary key and filters wide rows (slow for a
+        # common prefix); without, it reads the GIN posting list and stops after limit+1 rows.
+        # The few rows shown are sorted by name below instead.
+        qs = qs.order_by()
     found = list(qs.only(*RESULT_FIELDS)[: limit + 1])
-    rows = [{"patient": p, "masked_phone": masked_phone(p.mobile_phone)} for p in found[:limit]]
+    shown = found[:limit]
+    if kind == "name":
+        shown.sort(key=lambda p: (crypto.normalise_name(p.last_name), crypto.normalise_name(p.first_name), p.pk))
+    rows = [{"patient": p, "masked_phone": masked_phone(p.mobile_phone)} for p in shown]
     return kind, rows, len(found) > limit
 
 

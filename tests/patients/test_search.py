@@ -110,3 +110,37 @@ def test_search_by_prefix_through_the_page(staff_client, maria, other):
     page = client.post("/staff/patients/search/", {"q": "Nuñ"}).text
     assert "María José" in page
     assert "Jennifer" not in page
+
+
+def test_name_digest_table_follows_every_kind_of_write(maria):
+    from django.db import connection
+
+    from patients.models import Patient, PatientNameDigest
+
+    assert set(PatientNameDigest.objects.filter(patient=maria).values_list("digest", flat=True)) == set(maria.name_bidx)
+    maria.last_name = "Zamora"
+    maria.save()
+    assert list(selectors.patients_matching_name("zam")) == [maria]
+    assert list(selectors.patients_matching_name("nunez")) == []
+
+    Patient.objects.filter(pk=maria.pk).update(name_bidx=[])  # bulk update
+    assert list(selectors.patients_matching_name("zam")) == []
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM patients_patient WHERE id = %s", [maria.pk])
+    assert not PatientNameDigest.objects.filter(patient_id=maria.pk).exists()
+
+
+def test_name_results_are_sorted_by_name(other):
+    PatientFactory(first_name="Marco", last_name="Aaronson")
+    _, rows, more = selectors.search_results("mar")
+    assert [r["patient"].last_name for r in rows] == ["Aaronson", "Marsh"]
+    assert more is False
+
+
+def test_search_caps_results_and_says_so(staff_client):
+    PatientFactory.create_batch(27, first_name="Marisol")
+    client = staff_client("front_desk")
+    page = client.post("/staff/patients/search/", {"q": "mari"}).text
+    assert page.count("Marisol") == 25
+    assert "More than 25 patients match" in page
