@@ -18,38 +18,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from appointments.models import Appointment, BookingRequest
+from consents import disclosures
+from consents.services import record_portal_sms_choices
+from privacy import selectors as privacy_selectors
+from privacy.services import record_policy_acceptance
 
-# Bump when a text below changes: the version is recorded with every choice.
-DISCLOSURE_VERSION = "2026-11-portal-1"
-# Placeholder until the privacy app serves versioned policies (§12): the privacy app replaces
-# `current_policy_version()` with a lookup of its current PolicyVersion.
-CURRENT_POLICY_VERSION = "2026-01"
-
+# One source for the texts: what the portal shows is exactly what the SMS consent ledger records
+# (consents.disclosures), and the policy version is the one the privacy app serves at /privacy/.
+DISCLOSURE_VERSION = disclosures.DISCLOSURE_VERSION
 PRIVACY_POLICY_URL = "/privacy/"
-PRIVACY_LINK_SENTENCE = "See our Privacy Policy."
 
 
 def current_policy_version() -> str:
-    return CURRENT_POLICY_VERSION
+    version = privacy_selectors.current_policy_version()
+    return str(version.number) if version else ""
 
 
 def transactional_disclosure() -> str:
-    return (
-        f"Yes, text me about my appointments at {settings.CLINIC_NAME}: confirmations, reminders, changes "
-        "and care instructions. Message frequency varies. Message and data rates may apply. "
-        "Reply STOP to opt out, HELP for help. " + PRIVACY_LINK_SENTENCE
-    )
+    return disclosures.transactional_disclosure()
 
 
 def marketing_disclosure() -> str:
-    return (
-        f"Yes, send me offers and news from {settings.CLINIC_NAME} by text. Consent is not a condition of "
-        "purchase. Message frequency varies. Message and data rates may apply. Reply STOP to opt out, "
-        "HELP for help. " + PRIVACY_LINK_SENTENCE
-    )
+    return disclosures.marketing_disclosure()
 
 
 @dataclass(frozen=True)
@@ -64,10 +55,21 @@ class PortalConsentChoices:
     page_url: str
 
 
-def record_portal_consents(*, appointment: Appointment, choices: PortalConsentChoices) -> BookingRequest:
-    """Record what the patient chose on the consents step (see the module docstring).
-
-    Called by the portal inside the booking transaction."""
+def record_portal_consents(*, appointment: Appointment, choices: PortalConsentChoices, request=None) -> BookingRequest:
+    """Record what the patient chose on the consents step, inside the booking transaction:
+    the raw choices on a BookingRequest row, an opt-in event in the SMS consent ledger for each box
+    ticked (consents; the ledger's signal queues the double opt-in text), and the privacy-policy
+    acceptance with the version shown (privacy)."""
+    record_portal_sms_choices(
+        phone=choices.sms_phone,
+        transactional=choices.sms_transactional,
+        marketing=choices.sms_marketing,
+        request=request,
+        patient=appointment.patient,
+    )
+    version = privacy_selectors.current_policy_version()
+    if choices.privacy_policy_acknowledged and version is not None:
+        record_policy_acceptance(appointment.patient, version, request, context="booking")
     return BookingRequest.objects.create(
         appointment=appointment,
         sms_transactional=choices.sms_transactional,

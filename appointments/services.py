@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from appointments import selectors, signals
 from appointments.models import Appointment, Location, Provider, Room, Service
+from consents.services import ConsentsMissing, assert_consents_complete
 from patients.models import Patient
 
 Status = Appointment.Status
@@ -307,8 +308,17 @@ def check_in_appointment(*, appointment: Appointment) -> Appointment:
     return _move(appointment, Status.CHECKED_IN)
 
 
+class ConsentsRequired(SchedulingError):
+    """The visit's service needs consents the patient has not validly signed (consents app)."""
+
+
 @transaction.atomic
 def complete_appointment(*, appointment: Appointment) -> Appointment:
+    # A provider cannot complete a visit whose required consents are missing or expired (§2B).
+    try:
+        assert_consents_complete(appointment)
+    except ConsentsMissing as exc:
+        raise ConsentsRequired(str(exc)) from exc
     current = _move(appointment, Status.COMPLETED)
     signals.appointment_completed.send(sender=Appointment, appointment=current)
     return current

@@ -9,6 +9,8 @@ from appointments.signals import (
     appointment_completed,
     appointment_rescheduled,
 )
+from consents.models import SmsPurpose
+from consents.signals import sms_opt_in_recorded
 from messaging import services
 
 
@@ -30,3 +32,13 @@ def cancel_messages(sender, appointment, **kwargs):
 @receiver(appointment_completed, dispatch_uid="messaging.completed")
 def queue_post_care(sender, appointment, **kwargs):
     services.on_appointment_completed(appointment=appointment)
+
+
+@receiver(sms_opt_in_recorded, dispatch_uid="messaging.double_opt_in")
+def queue_opt_in_confirmation(sender, phone, purposes, events, patient=None, **kwargs):
+    """Double opt-in (DESIGN.md §5): one confirmation text per opt-in moment, in its transaction.
+    With both boxes ticked, one message (transactional program) covers both."""
+    purpose = SmsPurpose.TRANSACTIONAL if SmsPurpose.TRANSACTIONAL in purposes else SmsPurpose.MARKETING
+    services.queue_double_opt_in(
+        phone=phone, reference=f"consent-event:{events[0].pk}", patient=patient, purpose=purpose
+    )

@@ -234,11 +234,10 @@ def details_step(request):
 
 
 def _consent_texts():
-    # The stored texts end with "See our Privacy Policy."; the page renders that sentence as a link.
-    link_sentence = portal_consents.PRIVACY_LINK_SENTENCE
+    # Shown word for word: the SMS consent ledger records exactly these texts.
     return {
-        "transactional_text": portal_consents.transactional_disclosure().removesuffix(link_sentence).strip(),
-        "marketing_text": portal_consents.marketing_disclosure().removesuffix(link_sentence).strip(),
+        "transactional_text": portal_consents.transactional_disclosure(),
+        "marketing_text": portal_consents.marketing_disclosure(),
         "policy_version": portal_consents.current_policy_version(),
         "privacy_url": portal_consents.PRIVACY_POLICY_URL,
     }
@@ -297,6 +296,7 @@ def _book(request, service, location, provider, form, details, consents) -> Appo
         require_offered_slot=True,
     )
     portal_consents.record_portal_consents(
+        request=request,
         appointment=appointment,
         choices=portal_consents.PortalConsentChoices(
             sms_transactional=consents.cleaned_data["sms_transactional"],

@@ -21,6 +21,7 @@ from appointments import selectors, services
 from appointments.forms import StaffAppointmentForm, StaffRescheduleForm
 from appointments.models import Appointment, Location, Provider, Room
 from cinrella.roles import Role, has_role
+from consents.selectors import missing_consents
 
 SCHEDULE_ROLES = (Role.FRONT_DESK, Role.PROVIDER, Role.MANAGER)
 
@@ -242,6 +243,21 @@ def reschedule_appointment(request, pk: int):
     return _render_local(request, "appointments/staff/form.html", context, location, status=409 if conflicts else 200)
 
 
+def _consent_warning(appointment, action: str, error: str | None) -> dict | None:
+    """At check-in (a warning) and on a refused completion: which consents are missing, with the
+    signing page. Only for the one row acted on, so list pages keep a constant query count."""
+    if action not in {"check-in", "complete"} or (action == "complete" and not error):
+        return None
+    missing = missing_consents(appointment)
+    if not missing:
+        return None
+    names = ", ".join(m.label for m in missing)
+    return {
+        "text": f"Consent needed before this visit: {names}.",
+        "url": reverse("consents-appointment", args=[appointment.pk]),
+    }
+
+
 @login_required
 @require_POST
 def appointment_action(request, pk: int, action: str):
@@ -257,12 +273,15 @@ def appointment_action(request, pk: int, action: str):
     except services.SchedulingError as exc:
         error = str(exc)
     appointment = Appointment.objects.select_related("patient", "service", "provider", "room", "location").get(pk=pk)
+    consent_warning = _consent_warning(appointment, action, error)
     if request.htmx:
-        context = {"a": appointment, "error": error}
+        context = {"a": appointment, "error": error, "consent_warning": consent_warning}
         return _render_local(request, "appointments/staff/partials/today_row.html", context, appointment.location)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, f"Appointment #{appointment.pk}: {appointment.get_status_display()}.")
+    if consent_warning:
+        messages.warning(request, consent_warning["text"])
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/staff/") and "//" not in back else reverse("staff-home"))

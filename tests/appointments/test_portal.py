@@ -10,7 +10,10 @@ from icalendar import Calendar
 
 from appointments.models import Appointment, BookingRequest
 from appointments.views.portal import MANAGE_SALT, manage_token
+from consents.models import SmsConsentEvent
+from messaging.models import OutboundMessage
 from patients.models import Patient
+from privacy.models import PolicyAcceptance
 from tests.appointments.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +64,7 @@ def test_full_flow_service_provider_time_details_consents_confirmation(client, p
     assert "checked" not in re.sub(r"{%.*?%}", "", page.split('name="sms_transactional"')[1].split(">")[0])
     assert "Consent is not a condition of purchase." in page
     assert "Message frequency varies. Message and data rates may apply. Reply STOP to opt out, HELP for help." in page
-    assert "version 2026-01" in page and 'href="/privacy/"' in page
+    assert "(version 1)" in page and 'href="/privacy/"' in page  # the policy version in force
 
     done = book_through_portal(
         client, portal_clinic, consents={"privacy_acknowledged": "on", "sms_transactional": "on"}
@@ -75,8 +78,16 @@ def test_full_flow_service_provider_time_details_consents_confirmation(client, p
     assert (patient.first_name, patient.email, patient.mobile_phone) == ("Dana", "dana@example.com", "+16195550134")
     request_row = BookingRequest.objects.get(appointment=appointment)
     assert request_row.sms_transactional and not request_row.sms_marketing
-    assert request_row.sms_phone == "+16195550134" and request_row.privacy_policy_version == "2026-01"
+    assert request_row.sms_phone == "+16195550134" and request_row.privacy_policy_version == "1"
     assert "Reply STOP to opt out" in request_row.transactional_disclosure and request_row.ip_address == "127.0.0.1"
+    # The ledger holds the transactional opt-in with the exact text shown; nothing for marketing.
+    opt_in = SmsConsentEvent.objects.get(patient=patient)
+    assert (opt_in.purpose, opt_in.action, opt_in.source) == ("transactional", "opt_in", "portal_form")
+    assert opt_in.disclosure_text == request_row.transactional_disclosure
+    assert opt_in.disclosure_text in page
+    assert PolicyAcceptance.objects.get(patient=patient).version.number == 1
+    # The double opt-in confirmation text is queued in the outbox.
+    assert OutboundMessage.objects.filter(patient=patient, kind="double_opt_in").exists()
     # No PHI in the confirmation URL: only the signed appointment id.
     assert "Dana" not in done["Location"] and "example" not in done["Location"]
     confirmation = client.get(done["Location"])

@@ -189,3 +189,28 @@ def test_signature_in_the_past_is_not_valid_before_it_was_made():
     assert not selectors.has_valid_consent_of_kind(
         patient, ConsentKind.PHOTO_CLINICAL, at=dt.datetime(2025, 12, 31, tzinfo=dt.UTC)
     )
+
+
+def test_front_desk_check_in_warns_and_provider_cannot_complete_until_signed(staff_client):
+    appointment = AppointmentFactory(status="booked")
+    template = template_with_text(title="Dermal filler consent")
+    template.required_for_services.add(appointment.service)
+    client = staff_client("front_desk")
+
+    checked_in = client.post(f"/staff/appointments/{appointment.pk}/check-in/", HTTP_HX_REQUEST="true")
+
+    assert "Consent needed before this visit: Dermal filler consent" in checked_in.text
+    assert f"/staff/consents/appointment/{appointment.pk}/" in checked_in.text
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in"  # check-in is a warning, not a block
+
+    refused = client.post(f"/staff/appointments/{appointment.pk}/complete/", HTTP_HX_REQUEST="true")
+
+    assert "Consent required before this visit can be completed" in refused.text
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in"
+
+    sign(appointment.patient, template, appointment=appointment)
+    client.post(f"/staff/appointments/{appointment.pk}/complete/", HTTP_HX_REQUEST="true")
+    appointment.refresh_from_db()
+    assert appointment.status == "completed"
