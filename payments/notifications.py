@@ -1,10 +1,9 @@
 """Telling the patient a payment needs them.
 
-INTEGRATION POINT: `send_pay_link` records a PayLinkRequest row (in the caller's transaction) with
-the exact SMS body. Until the messaging outbox is wired in, nothing is texted: the integrator
-replaces the marked line with `messaging.services.queue_message(...)` (transactional purpose,
-idempotency key `paylink:<request id>`) and sets `handed_off_at`. Staff see pending pay links on
-the appointment's payments panel meanwhile, with the link to read out or copy."""
+`send_pay_link` records a PayLinkRequest row with the link (in the caller's transaction) and queues
+the text through the messaging outbox (transactional; consent, quiet hours and the privacy gate
+are applied at send time). A patient without a mobile number gets no text: staff see the pending
+link on the appointment's payments panel to read out or copy."""
 
 from zoneinfo import ZoneInfo
 
@@ -31,6 +30,18 @@ def pay_link_body(payment) -> str:
 
 
 def send_pay_link(payment) -> PayLinkRequest:
+    from messaging.services import queue_pay_link
+
     request = PayLinkRequest.objects.create(payment=payment, body=pay_link_body(payment))
-    # Integrator: queue `request.body` to the patient's mobile through the messaging outbox here.
+    patient = payment.patient
+    if patient.mobile_phone:
+        queue_pay_link(
+            patient=patient,
+            link=links.absolute(links.pay_path(payment)),
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            reference=str(request.pk),
+        )
+        request.handed_off_at = timezone.now()
+        request.save(update_fields=["handed_off_at"])
     return request

@@ -396,7 +396,11 @@ def deposit_done(request, token):
     if payment is None:
         raise Http404
     payment = _refresh_quietly(payment)
-    return render(request, "payments/portal_done.html", {**_policy_context(appointment), "payment": payment})
+    from appointments.views.portal import manage_token  # the booking's own confirmation page
+
+    booking_url = reverse("appointments-portal-done", kwargs={"token": manage_token(appointment)})
+    context = {**_policy_context(appointment), "payment": payment, "booking_url": booking_url}
+    return render(request, "payments/portal_done.html", context)
 
 
 def _pay_link_payment(token) -> Payment:

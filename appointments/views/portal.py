@@ -29,6 +29,7 @@ from appointments.ratelimit import rate_limited
 from cinrella.request_meta import client_ip, user_agent
 from patients.selectors import returning_patient
 from patients.services import create_patient
+from payments.links import deposit_path
 
 MANAGE_SALT = "appointments.manage-link"
 DAYS_SHOWN = 14
@@ -269,6 +270,9 @@ def confirm_step(request):
         appointment = _book(request, service, location, provider, form, details, consents)
     except services.SlotTaken:
         return _taken(request, form, service)
+    if service.deposit_cents and settings.STRIPE_SECRET_KEY:
+        # The deposit step (payments): Stripe's Payment Element, then back to the confirmation.
+        return redirect(deposit_path(appointment))
     return redirect("appointments-portal-done", token=manage_token(appointment))
 
 

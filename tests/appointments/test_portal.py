@@ -314,3 +314,21 @@ def test_online_booking_needs_the_minimum_notice(client, portal_clinic, frozen_n
     offered = re.findall(r'name="starts_at" value="([^"]+)"', page)
     assert offered[0] == (frozen_now + dt.timedelta(hours=2)).isoformat()  # 12:00 local, not 10:00
     assert too_soon.status_code == 409 and not Appointment.objects.exists()
+
+
+def test_service_with_deposit_goes_to_the_deposit_step_when_payments_are_set_up(
+    client, portal_clinic, frozen_now, settings
+):
+    service = portal_clinic["service"]
+    service.deposit_cents = 5000
+    service.save()
+
+    settings.STRIPE_SECRET_KEY = ""
+    skipped = book_through_portal(client, portal_clinic)
+    assert skipped["Location"].startswith("/book/done/")  # no payments configured: step skipped
+
+    Appointment.objects.all().update(status="cancelled")
+    settings.STRIPE_SECRET_KEY = "sk_test_not_called_here"
+    to_deposit = book_through_portal(client, portal_clinic)
+    assert to_deposit.status_code == 302
+    assert to_deposit["Location"].startswith("/book/deposit/")

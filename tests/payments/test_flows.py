@@ -7,6 +7,7 @@ from django.db import transaction
 
 from appointments.models import Appointment
 from appointments.signals import appointment_cancelled
+from messaging.models import OutboundMessage
 from payments import services
 from payments.models import PayLinkRequest, Payment, Refund, SavedPaymentMethod, StripeCustomer
 from privacy.models import Disclosure
@@ -131,6 +132,10 @@ def test_authentication_required_off_session_prepares_a_pay_link(stripe_client, 
     link = PayLinkRequest.objects.get(payment=fee)
     assert "$75.00" in link.body and "/book/pay/" in link.body
     assert appointment.service.name not in link.body  # no treatment names in texts
+    # The text goes out through the messaging outbox (transactional), once.
+    texted = OutboundMessage.objects.get(kind="pay_link", patient=appointment.patient)
+    assert "/book/pay/" in texted.body and appointment.service.name not in texted.body
+    assert link.handed_off_at is not None
     # The link opens the Payment Element for the same PaymentIntent.
     path = link.body[link.body.index("/book/pay/") :]
     page = client.get(path)
