@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from appointments.views import portal, staff
 
@@ -8,8 +8,9 @@ urlpatterns = [
     path("staff/calendar/week/", staff.week_view, name="appointments-week"),
     path("staff/appointments/new/", staff.create_appointment, name="appointments-new"),
     path("staff/appointments/<int:pk>/reschedule/", staff.reschedule_appointment, name="appointments-reschedule"),
-    path(
-        "staff/appointments/<int:pk>/<slug:action>/",
+    # Only the known actions: other apps hang pages under /staff/appointments/<id>/ too.
+    re_path(
+        r"^staff/appointments/(?P<pk>[0-9]+)/(?P<action>confirm|check-in|complete|no-show|cancel)/$",
         staff.appointment_action,
         name="appointments-action",
     ),

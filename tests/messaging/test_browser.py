@@ -1,7 +1,7 @@
 """The campaign progress bar updates live in a real browser (htmx polling).
 
-serialized_rollback: the flush after this transactional test must not take the data migrations'
-rows (role groups, privacy recipients) away from tests that run after it."""
+Reference data (role groups, privacy recipients) flushed after this transactional test is put
+back by tests/conftest.py."""
 
 import pytest
 from django.conf import settings as django_settings
@@ -13,7 +13,7 @@ from tests.conftest import sign_in_verified
 from tests.factories import UserFactory
 from tests.messaging.factories import PatientFactory, opt_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
