@@ -146,4 +146,8 @@ def load(stdout) -> None:
                 signature_data_url=_demo_signature_data_url(),
                 channel=ConsentSignature.Channel.FRONT_DESK,
             )
+        if "photo-clinical" in slugs:
+            from patients.demo import add_demo_photo
+
+            add_demo_photo(patient)  # photos only with the clinical photo consent signed (§2B)
     stdout.write(f"consents: {len(templates)} consent templates, demo signatures for up to 2 patients\n")

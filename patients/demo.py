@@ -24,7 +24,6 @@ DEMO_PATIENTS = [
         "emergency_contact_phone": "+16195550102",
         "emergency_contact_relationship": "Husband",
         "preferred_language": "es",
-        "photo_consent_on_file": True,
     },
     {
         "first_name": "Jennifer",
@@ -129,5 +128,11 @@ def load(stdout) -> None:
                 author=provider,
                 body="Consult: forehead and crow's feet. Lidocaine allergy noted; use ice only.",
             )
-            services.store_photo(patient=patient, upload=_demo_photo(), uploaded_by=provider, caption="Baseline")
     stdout.write(f"patients: {created} demo patients added ({len(DEMO_PATIENTS) - created} already there)")
+
+
+def add_demo_photo(patient) -> None:
+    """A baseline photo for a demo patient who has signed the photo consent (consents demo)."""
+    provider = get_user_model().objects.filter(username="provider").first()
+    if provider and not patient.photos.exists():
+        services.store_photo(patient=patient, upload=_demo_photo(), uploaded_by=provider, caption="Baseline")

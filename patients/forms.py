@@ -18,7 +18,6 @@ IDENTITY_FIELDS = (
     "emergency_contact_phone",
     "emergency_contact_relationship",
     "preferred_language",
-    "photo_consent_on_file",
 )
 CONTACT_FIELDS = ("email", "mobile_phone")
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Spanish"), ("vi", "Vietnamese"), ("zh", "Chinese"), ("tl", "Tagalog")]
@@ -61,7 +60,6 @@ class PatientForm(forms.ModelForm):
             "emergency_contact_name": "Emergency contact",
             "emergency_contact_phone": "Emergency contact phone",
             "emergency_contact_relationship": "Relationship",
-            "photo_consent_on_file": "Photo consent on file (signed paper form)",
         }
 
     def __init__(self, *args, writable_fields=None, **kwargs):

@@ -48,9 +48,6 @@ class Patient(models.Model):
     emergency_contact_phone = EncryptedCharField(max_length=20, blank=True)
     emergency_contact_relationship = EncryptedCharField(max_length=100, blank=True)
     preferred_language = models.CharField(max_length=16, default="en")
-    # Stand-in for the consents app's photo consent record (§2B "with consent"); read it only
-    # through patients.selectors.patient_has_photo_consent, which the consents app replaces.
-    photo_consent_on_file = models.BooleanField(default=False)
 
     phone_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)

@@ -62,10 +62,11 @@ def returning_patient(*, date_of_birth: dt.date, email: str = "", phone: str = "
 
 
 def patient_has_photo_consent(patient: Patient) -> bool:
-    """The single gate for photo uploads (§2B "with consent"). Until the consents app provides
-    the signed photo consent record, it reads the patient's stand-in flag; the consents app
-    replaces this function's body and nothing else needs to change."""
-    return bool(patient.photo_consent_on_file)
+    """The single gate for photo uploads (§2B "with consent"): a valid, unrevoked signed photo
+    consent (clinical-record scope) from the consents app."""
+    from patients.consent_checks import has_photo_clinical_consent
+
+    return has_photo_clinical_consent(patient)
 
 
 # --- staff search ---------------------------------------------------------------------------------

@@ -95,3 +95,20 @@ class ConsentTemplateVersionFactory(factory.django.DjangoModelFactory):
     number = 1
     body = "I understand the risks of this treatment, including bruising and swelling."
     published_at = factory.LazyFunction(timezone.now)
+
+
+def sign_consent_of_kind(patient, kind, **kwargs):
+    """A valid signature of a published template of `kind` (e.g. ConsentKind.PHOTO_CLINICAL)."""
+    from consents import selectors, services
+    from consents.models import ConsentSignature
+
+    template = ConsentTemplateFactory(kind=kind)
+    services.publish_template_version(template=template, body=f"Consent text for {kind}.")
+    return services.sign_consent(
+        patient=patient,
+        version=selectors.current_version(template),
+        typed_name=patient.full_name,
+        signature_data_url=signature_data_url(),
+        channel=ConsentSignature.Channel.FRONT_DESK,
+        **kwargs,
+    )

@@ -56,3 +56,13 @@ class ChartNoteFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     author = factory.SubFactory(UserFactory, role="provider")
     body = "Injected 20 units glabella; tolerated well."
+
+
+def patient_with_photo_consent(**kwargs):
+    """A patient with a valid signed photo consent (clinical-record scope), from the consents app."""
+    from consents.models import ConsentKind
+    from tests.consents.factories import sign_consent_of_kind
+
+    patient = PatientFactory(**kwargs)
+    sign_consent_of_kind(patient, ConsentKind.PHOTO_CLINICAL)
+    return patient

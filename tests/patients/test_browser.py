@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from consents.models import ConsentKind
 from tests.conftest import sign_in_verified
+from tests.consents.factories import sign_consent_of_kind
 from tests.factories import UserFactory
 from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory
 
@@ -138,8 +140,7 @@ def test_provider_photo_and_manager_access_history(browser, live_server, client,
     from patients import services
     from tests.patients.test_photos import jpeg_bytes
 
-    record.photo_consent_on_file = True
-    record.save()
+    sign_consent_of_kind(record, ConsentKind.PHOTO_CLINICAL)
     provider = UserFactory(role="provider")
     services.store_photo(
         patient=record, upload=SimpleUploadedFile("a.jpg", jpeg_bytes(size=(320, 240))), uploaded_by=provider

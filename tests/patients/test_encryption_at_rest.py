@@ -6,8 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from consents.models import ConsentKind
 from patients import photos, services
 from patients.models import ChartNote, IntakeVersion, Patient, PatientPhoto, TreatmentPreferences
+from tests.consents.factories import sign_consent_of_kind
 from tests.factories import UserFactory
 from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory, TreatmentPreferencesFactory
 from tests.patients.test_photos import jpeg_bytes
@@ -53,8 +55,8 @@ def make_everything():
     patient = PatientFactory(
         **{k: v for k, v in p.items() if k != "date_of_birth"},
         date_of_birth=dt.date(1991, 7, 23),
-        photo_consent_on_file=True,
     )
+    sign_consent_of_kind(patient, ConsentKind.PHOTO_CLINICAL)
     IntakeVersionFactory(patient=patient, **PLAINTEXTS[IntakeVersion])
     TreatmentPreferencesFactory(patient=patient, **PLAINTEXTS[TreatmentPreferences])
     ChartNoteFactory(patient=patient, **PLAINTEXTS[ChartNote])

@@ -9,7 +9,7 @@ from patients.models import ChartNote, IntakeVersion, Patient
 from privacy.access_log import log_access
 from privacy.models import AccessLog
 from tests.helpers import assert_append_only
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory, patient_with_photo_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +103,7 @@ def test_history_tables_reject_update_and_delete(event_model):
     from tests.patients.factories import TreatmentPreferencesFactory
     from tests.patients.test_photos import jpeg_bytes
 
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
     IntakeVersionFactory(patient=patient)
     TreatmentPreferencesFactory(patient=patient)
     ChartNoteFactory(patient=patient)

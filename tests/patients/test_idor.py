@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from patients import services
 from tests.factories import UserFactory
-from tests.patients.factories import IntakeVersionFactory, PatientFactory
+from tests.patients.factories import IntakeVersionFactory, PatientFactory, patient_with_photo_consent
 from tests.patients.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_intake_version_of_another_patient_is_404(staff_client):
 
 def test_photo_of_another_patient_is_404(staff_client):
     client = staff_client("provider")
-    mine, theirs = PatientFactory(), PatientFactory(photo_consent_on_file=True)
+    mine, theirs = PatientFactory(), patient_with_photo_consent()
     photo = services.store_photo(
         patient=theirs,
         upload=SimpleUploadedFile("a.jpg", jpeg_bytes()),

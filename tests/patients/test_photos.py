@@ -9,7 +9,7 @@ from PIL import Image
 from patients import photos
 from patients.models import PatientPhoto
 from privacy.models import AccessLog
-from tests.patients.factories import PatientFactory
+from tests.patients.factories import PatientFactory, patient_with_photo_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def upload(client, patient, data: bytes, name="photo.jpg", content_type="image/j
 
 def test_html_file_renamed_jpg_is_rejected(staff_client):
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
 
     response = upload(client, patient, b"<html><script>alert(1)</script></html>", name="evil.jpg")
 
@@ -46,7 +46,7 @@ def test_html_file_renamed_jpg_is_rejected(staff_client):
 
 def test_gif_is_rejected_even_though_pillow_reads_it(staff_client):
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
     out = io.BytesIO()
     Image.new("RGB", (10, 10)).save(out, format="GIF")
 
@@ -58,7 +58,7 @@ def test_gif_is_rejected_even_though_pillow_reads_it(staff_client):
 
 def test_upload_strips_exif_gps_and_device(staff_client):
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
     original = jpeg_bytes(with_gps=True)
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(GPS_IFD)  # the fixture really has GPS
 
@@ -77,7 +77,7 @@ def test_upload_strips_exif_gps_and_device(staff_client):
 
 def test_served_image_matches_the_cleaned_photo_and_is_logged(staff_client):
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
     upload(client, patient, jpeg_bytes(with_gps=True))
     photo = PatientPhoto.objects.get()
 
@@ -92,7 +92,7 @@ def test_served_image_matches_the_cleaned_photo_and_is_logged(staff_client):
 
 def test_upload_refused_without_photo_consent(staff_client):
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=False)
+    patient = PatientFactory()  # no signed photo consent
 
     response = upload(client, patient, jpeg_bytes())
 
@@ -104,7 +104,7 @@ def test_upload_refused_without_photo_consent(staff_client):
 def test_too_many_pixels_is_rejected(staff_client, settings):
     settings.PATIENT_PHOTO_MAX_PIXELS = 1000
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
 
     response = upload(client, patient, jpeg_bytes(size=(100, 100)))
 
@@ -116,7 +116,7 @@ def test_too_many_pixels_is_rejected(staff_client, settings):
 def test_too_many_bytes_is_rejected(staff_client, settings):
     settings.PATIENT_PHOTO_MAX_BYTES = 200
     client = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
 
     response = upload(client, patient, jpeg_bytes())
 
@@ -127,7 +127,7 @@ def test_too_many_bytes_is_rejected(staff_client, settings):
 @pytest.mark.parametrize("role", ["front_desk", "billing"])
 def test_roles_without_health_access_cannot_fetch_or_upload_photos(staff_client, role):
     provider = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
     upload(provider, patient, jpeg_bytes())
     photo = PatientPhoto.objects.get()
     client = staff_client(role)
@@ -139,7 +139,7 @@ def test_roles_without_health_access_cannot_fetch_or_upload_photos(staff_client,
 
 def test_manager_sees_photos_but_cannot_upload(staff_client):
     provider = staff_client("provider")
-    patient = PatientFactory(photo_consent_on_file=True)
+    patient = patient_with_photo_consent()
     upload(provider, patient, jpeg_bytes())
     manager = staff_client("manager")
 
