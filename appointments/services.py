@@ -19,6 +19,7 @@ from appointments import selectors, signals
 from appointments.models import Appointment, Location, Provider, Room, Service
 from consents.services import ConsentsMissing, assert_consents_complete
 from patients.models import Patient
+from privacy.minors import MinorNeedsGuardianConsent, assert_booking_allowed
 
 Status = Appointment.Status
 DOUBLE_BOOKING_CONSTRAINTS = {"no_provider_double_booking": "provider", "no_room_double_booking": "room"}
@@ -152,8 +153,13 @@ def book_appointment(
     now — inside working and opening hours, not closed, not in the past — and the engine picks the
     provider (for "anyone") and the room. Staff bookings skip that check (they may book outside
     the usual hours) but overlaps are still refused by the database.
-    Raises SlotTaken when the time is not (or no longer) free."""
+    Raises SlotTaken when the time is not (or no longer) free, MinorWithoutGuardian for an
+    under-18 patient with no guardian consent on record (§11)."""
     now = now or timezone.now()
+    try:
+        assert_booking_allowed(patient)
+    except MinorNeedsGuardianConsent as exc:
+        raise MinorWithoutGuardian() from exc
     if require_offered_slot:
         slot = _offered_slot(
             service=service, location=location, starts_at=starts_at, provider_id=provider and provider.pk, now=now
@@ -306,6 +312,14 @@ def confirm_appointment(*, appointment: Appointment) -> Appointment:
 @transaction.atomic
 def check_in_appointment(*, appointment: Appointment) -> Appointment:
     return _move(appointment, Status.CHECKED_IN)
+
+
+class MinorWithoutGuardian(SchedulingError):
+    def __init__(self):
+        super().__init__(
+            "This patient is under 18: record a parent or guardian and their consent before booking "
+            "(Privacy policy §11)."
+        )
 
 
 class ConsentsRequired(SchedulingError):

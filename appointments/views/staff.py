@@ -181,6 +181,8 @@ def create_appointment(request):
                     form.add_error(None, "That time overlaps another appointment (see below).")
                 else:
                     form.add_error("room", str(exc))
+            except services.MinorWithoutGuardian as exc:
+                form.add_error("patient", str(exc))
             else:
                 messages.success(request, f"Booked appointment #{appointment.pk}.")
                 return redirect(_day_url(appointment, location))

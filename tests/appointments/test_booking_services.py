@@ -271,3 +271,31 @@ def test_twenty_concurrent_bookings_of_one_slot_make_exactly_one_appointment(thr
 
     assert sorted(outcomes) == ["booked"] + ["taken"] * 19
     assert Appointment.objects.filter(provider=provider, starts_at=MONDAY_10).count() == 1
+
+
+@pytest.mark.django_db
+def test_minor_without_guardian_consent_cannot_be_booked_even_by_staff():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from appointments import services
+    from patients.services import create_patient
+    from tests.appointments.factories import ServiceFactory, clinic
+
+    service = ServiceFactory()
+    location, provider = clinic(services=[service])
+    today = timezone.now().date()
+    minor = create_patient(
+        first_name="Teen", last_name="Ager", date_of_birth=today.replace(year=today.year - 15) - dt.timedelta(days=1)
+    )
+
+    with pytest.raises(services.MinorWithoutGuardian, match="under 18"):
+        services.book_appointment(
+            patient=minor,
+            service=service,
+            location=location,
+            provider=provider,
+            starts_at=timezone.now() + dt.timedelta(days=2),
+        )
+    assert not minor.appointments.exists()
