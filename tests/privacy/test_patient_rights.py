@@ -263,3 +263,33 @@ def test_deletion_request_under_legal_hold_deletes_nothing_and_says_why(staff_cl
     assert rights_request.status == "denied"
     assert "Under a legal hold" in rights_request.resolution
     assert patient.first_name == "Holden" and patient.email
+
+
+def test_export_zip_carries_intake_history_signed_consents_and_photos(portal_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consents.models import ConsentKind
+    from patients import services as patient_services
+    from tests.consents.factories import sign_consent_of_kind
+    from tests.factories import UserFactory
+    from tests.patients.test_photos import jpeg_bytes
+
+    me = PatientFactory(first_name="Marisol", last_name="Quintero")
+    other = PatientFactory(first_name="Bartholomew")
+    provider = UserFactory(role="provider")
+    patient_services.record_intake(patient=me, answers={"allergies": "Lidocaine"}, recorded_by=provider)
+    patient_services.record_intake(patient=other, answers={"allergies": "Penicillin"}, recorded_by=provider)
+    sign_consent_of_kind(me, ConsentKind.PHOTO_CLINICAL)
+    patient_services.store_photo(
+        patient=me, upload=SimpleUploadedFile("a.jpg", jpeg_bytes(size=(64, 48))), uploaded_by=provider
+    )
+
+    archive = download(portal_client(me))
+    sections_ = json.loads(archive.read("records.json"))["sections"]
+
+    assert [row.get("allergies") for row in sections_["intake_history"]["data"]] == ["Lidocaine"]
+    consent = sections_["signed_consents"]["data"][0]
+    assert consent["typed_name"] and f"files/signed_consents/{consent['file']}" in archive.namelist()
+    photo = sections_["photos"]["data"][0]
+    assert archive.read(f"files/photos/{photo['file']}")[:2] == b"\xff\xd8"  # a JPEG
+    assert "Penicillin" not in archive.read("records.json").decode()
