@@ -44,26 +44,24 @@ def disclosures_of(patient) -> QuerySet[Disclosure]:
     )
 
 
-# Integration point for the access log (privacy.access, built on another branch): callables
-# patient -> list of {"at", "who", "category", "action"} dicts. `access_history` also picks up
-# `privacy.access.access_history_for_patient` on its own when that function exists.
-ACCESS_HISTORY_PROVIDERS: list = []
+def access_history(patient, limit: int = 200) -> tuple[list[dict], bool]:
+    """Who on the staff read this patient's record (the access log), newest first (§7)."""
+    from privacy.models import AccessLog
 
-
-def access_history(patient) -> tuple[list[dict], bool]:
-    """Who viewed this patient's record: (rows newest first, whether an access log exists)."""
-    providers = list(ACCESS_HISTORY_PROVIDERS)
-    try:
-        from privacy import access  # noqa: PLC0415 — optional module from the access-log branch
-
-        if hasattr(access, "access_history_for_patient"):
-            providers.append(access.access_history_for_patient)
-    except ImportError:
-        pass
-    if not providers:
-        return [], False
-    rows = [row for provider in providers for row in provider(patient)]
-    return sorted(rows, key=lambda r: r["at"], reverse=True), True
+    rows = (
+        AccessLog.objects.filter(patient=patient, allowed=True, via_portal=False)
+        .select_related("user")
+        .order_by("-at")[:limit]
+    )
+    return [
+        {
+            "at": row.at,
+            "who": f"{(row.user.get_full_name() if row.user else '') or row.username} ({row.roles or 'staff'})",
+            "category": row.category,
+            "action": row.action,
+        }
+        for row in rows
+    ], True
 
 
 def active_hold(patient) -> LegalHold | None:
