@@ -8,6 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from appointments.models import Appointment
+from messaging.models import OutboundMessage
 from payments import links, services
 from payments.models import CancellationPolicyAgreement, Payment, Refund
 from tests.payments import helpers
@@ -328,5 +329,8 @@ def test_billing_sends_a_pay_link_for_a_declined_fee(staff_client, stripe_client
     page = client.post(f"/staff/payments/payment/{fee.pk}/pay-link/", follow=True)
     html = page.content.decode()
     assert "Pay link prepared for the patient." in html
-    assert "Pay link waiting to be sent" in html and "/book/pay/" in html
     assert fee.pay_link_requests.count() == 1
+    # Handed to the messaging outbox (the patient has a mobile), so nothing is left waiting.
+    assert fee.pay_link_requests.get().handed_off_at is not None
+    assert "Pay link waiting to be sent" not in html
+    assert OutboundMessage.objects.filter(kind="pay_link", patient=fee.patient).count() == 1
