@@ -280,9 +280,17 @@ PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://l
 
 # --- messaging ---------------------------------------------------------------------------------
 # docs/messaging.md describes each of these.
+# Production texts for real unless told otherwise: a console backend there would drop every
+# reminder silently.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
-    default="messaging.backends.LocmemBackend" if TESTING else "messaging.backends.ConsoleBackend",
+    default=(
+        "messaging.backends.LocmemBackend"
+        if TESTING
+        else "messaging.backends.ConsoleBackend"
+        if DEBUG
+        else "messaging.backends.TwilioBackend"
+    ),
 )
 if SMS_BACKEND in {"console", "locmem", "twilio"}:
     SMS_BACKEND = f"messaging.backends.{SMS_BACKEND.capitalize()}Backend"

@@ -17,6 +17,9 @@ PRODUCTION_ENV = {
     "BLIND_INDEX_KEY": "blind-index-key-for-test-only-0123456789",
     "ALLOWED_HOSTS": "clinic.example.com",
     "DATABASE_URL": "postgres://nobody@127.0.0.1:1/never_connected",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "test-auth-token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
 }
 
 
@@ -55,3 +58,10 @@ def test_check_deploy_reports_no_warnings_with_production_settings():
 
 def test_argon2_is_the_first_password_hasher(settings):
     assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_production_texts_through_twilio_and_refuses_to_start_without_its_credentials():
+    result = run_manage("check", env_overrides=PRODUCTION_ENV, drop=["TWILIO_AUTH_TOKEN"])
+
+    assert result.returncode != 0
+    assert "TWILIO_AUTH_TOKEN must be set when SMS_BACKEND is twilio" in result.stderr
