@@ -165,7 +165,21 @@ def patient_detail(request, pk):
         context["photo_consent"] = selectors.patient_has_photo_consent(patient)
     if can(request.user, A.READ, C.AUDIT):
         context["recently_viewed"] = recently_viewed_by(patient)
+    if can(request.user, A.READ, C.SMS_CONSENT):
+        context["sms_status"] = _sms_status(patient)
     return render(request, "patients/detail.html", context)
+
+
+def _sms_status(patient) -> list[dict]:
+    """Current SMS consent per purpose with the date and source of the event that decides it."""
+    from consents.models import SmsPurpose
+    from consents.selectors import latest_sms_consent
+
+    rows = []
+    for purpose in SmsPurpose:
+        event = latest_sms_consent(patient.mobile_phone, purpose) if patient.mobile_phone else None
+        rows.append({"purpose": purpose.label.split(" (")[0], "event": event})
+    return rows
 
 
 @login_required

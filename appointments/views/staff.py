@@ -65,7 +65,13 @@ def todays_list_context(user, location: Location | None) -> dict:
     today = timezone.now().astimezone(tz).date()
     starts, ends = selectors.local_day_bounds(today, today, tz)
     rows = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
-    return {"today_location": location, "today": today, "today_appointments": rows}
+    return {"today_location": location, "today": today, "today_appointments": rows, **_payments_link(user)}
+
+
+def _payments_link(user) -> dict:
+    # The appointment's payments panel: front desk and managers (billing works from Takings);
+    # providers see no payment data at all (DESIGN.md §3).
+    return {"show_payments": user.is_superuser or has_role(user, Role.FRONT_DESK, Role.MANAGER)}
 
 
 @login_required
@@ -277,7 +283,7 @@ def appointment_action(request, pk: int, action: str):
     appointment = Appointment.objects.select_related("patient", "service", "provider", "room", "location").get(pk=pk)
     consent_warning = _consent_warning(appointment, action, error)
     if request.htmx:
-        context = {"a": appointment, "error": error, "consent_warning": consent_warning}
+        context = {"a": appointment, "error": error, "consent_warning": consent_warning, **_payments_link(request.user)}
         return _render_local(request, "appointments/staff/partials/today_row.html", context, appointment.location)
     if error:
         messages.error(request, error)

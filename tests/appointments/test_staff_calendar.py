@@ -253,3 +253,14 @@ def test_rooms_can_clash_across_providers_and_the_form_says_so(staff_client, por
 
     assert "Room 1" in response.text, response.text[-3000:]
     assert response.status_code == 409
+
+
+def test_today_list_links_payments_for_front_desk_but_not_for_providers(staff_client, portal_clinic, frozen_now):
+    make_day(portal_clinic, 1)
+    appointment = Appointment.objects.get()
+
+    front_desk = staff_client("front_desk").get("/staff/").text
+    provider = staff_client("provider").get("/staff/").text
+
+    assert f"/staff/payments/appointment/{appointment.pk}/" in front_desk
+    assert "/staff/payments/" not in provider

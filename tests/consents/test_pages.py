@@ -463,3 +463,32 @@ def test_staff_pages_show_times_in_the_clinic_time_zone(staff_client):
     )
     page = staff_client("front_desk").get(f"/staff/patients/{patient.pk}/sms-consent/").text
     assert "Jul 1, 2026 12:30 PM PDT" in page  # 19:30 UTC
+
+
+def test_patient_page_shows_current_sms_status_per_purpose_with_date_and_source(staff_client):
+    from consents.models import SmsConsentEvent, SmsPurpose
+    from consents.services import record_sms_consent_event
+    from tests.consents.factories import PatientFactory
+
+    patient = PatientFactory(mobile_phone="+16195550177")
+    record_sms_consent_event(
+        phone=patient.mobile_phone,
+        purpose=SmsPurpose.TRANSACTIONAL,
+        action=SmsConsentEvent.Action.OPT_IN,
+        source=SmsConsentEvent.Source.PORTAL_FORM,
+        patient=patient,
+    )
+    record_sms_consent_event(
+        phone=patient.mobile_phone,
+        purpose=SmsPurpose.MARKETING,
+        action=SmsConsentEvent.Action.OPT_OUT,
+        source=SmsConsentEvent.Source.KEYWORD,
+        patient=patient,
+    )
+
+    page = staff_client("front_desk").get(f"/staff/patients/{patient.pk}/").text
+
+    assert "Opted in" in page and "Portal booking form" in page
+    assert "Opted out" in page and "Keyword reply" in page
+    billing_page = staff_client("billing").get(f"/staff/patients/{patient.pk}/").text
+    assert "SMS consent" not in billing_page  # billing may not see sms_consent
