@@ -106,7 +106,9 @@ def timed(fn, n):
 
 def clean():
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE appointments_bookingrequest, appointments_appointmentevent, appointments_appointment")
+        cursor.execute(
+            "TRUNCATE appointments_bookingrequest, appointments_appointmentevent, appointments_appointment CASCADE"
+        )
     Location.objects.filter(name=LOCATION_NAME).delete()  # cascades hours, rooms, closures
 
 

@@ -34,13 +34,14 @@ class Kind(models.TextChoices):
     STAFF_REPLY = "staff_reply", "Staff reply"
     CAMPAIGN = "campaign", "Marketing campaign"
     PAY_LINK = "pay_link", "Payment link"
+    SIGN_IN_CODE = "sign_in_code", "Portal sign-in code"
 
 
 # Replies the carrier rules require even to a number that just opted out (CTIA): the STOP
 # confirmation and the HELP answer. They skip the consent check, never the privacy gate.
 CONSENT_EXEMPT_KINDS = frozenset({Kind.HELP_REPLY, Kind.OPT_OUT_CONFIRMATION, Kind.OPT_IN_CONFIRMATION})
 # Immediate answers to a message the person just sent: not held by quiet hours.
-QUIET_HOURS_EXEMPT_KINDS = CONSENT_EXEMPT_KINDS | {Kind.APPOINTMENT_CONFIRMED, Kind.DOUBLE_OPT_IN}
+QUIET_HOURS_EXEMPT_KINDS = CONSENT_EXEMPT_KINDS | {Kind.APPOINTMENT_CONFIRMED, Kind.DOUBLE_OPT_IN, Kind.SIGN_IN_CODE}
 
 
 class Status(models.TextChoices):

@@ -727,3 +727,21 @@ def cancel_campaign(*, campaign, user) -> int:
     return OutboundMessage.objects.filter(campaign=campaign, status=Status.PENDING).update(
         status=Status.CANCELLED, error_reason="Campaign cancelled", status_updated_at=timezone.now()
     )
+
+
+def send_sign_in_code(patient, body: str) -> bool:
+    """The patient portal's one-time code by text (privacy.portal_auth.SMS_CODE_SENDERS): queued now,
+    sent at once; the worker still checks the transactional consent and the privacy gate."""
+    import uuid
+
+    if not patient.mobile_phone:
+        return False
+    queue_message(
+        to_phone=patient.mobile_phone,
+        kind=Kind.SIGN_IN_CODE,
+        idempotency_key=f"sign_in_code:{uuid.uuid4()}",
+        literal=body,
+        patient=patient,
+        send_now=True,
+    )
+    return True

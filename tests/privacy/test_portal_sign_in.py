@@ -146,3 +146,33 @@ def test_bad_input_gives_a_form_error_not_a_500(client):
     page = client.post("/book/account/sign-in/", {"contact": "not a phone", "date_of_birth": "yesterday"})
     assert page.status_code == 200
     assert "Enter the email address or mobile number" in page.text
+
+
+def test_patient_without_email_gets_the_code_by_text_through_the_outbox(client, django_capture_on_commit_callbacks):
+    import re
+
+    from consents.models import SmsConsentEvent, SmsPurpose
+    from consents.services import record_sms_consent_event
+    from messaging import backends
+    from messaging.models import OutboundMessage
+    from tests.privacy.factories import PatientFactory
+
+    patient = PatientFactory(email="", mobile_phone="+16195550188")
+    record_sms_consent_event(
+        phone=patient.mobile_phone,
+        purpose=SmsPurpose.TRANSACTIONAL,
+        action=SmsConsentEvent.Action.OPT_IN,
+        source=SmsConsentEvent.Source.PORTAL_FORM,
+        patient=patient,
+    )
+    backends.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the worker runs when the request commits
+        request_code(client, patient, contact="(619) 555-0188")
+
+    row = OutboundMessage.objects.get(kind="sign_in_code", patient=patient)
+    assert row.status == "sent"
+    code = re.search(r"\b(\d{6})\b", row.body).group(1)
+    page = client.post("/book/account/code/", {"code": code}, follow=True)
+    assert client.session.get(PATIENT_SESSION_KEY) == patient.pk
+    assert page.status_code == 200
