@@ -91,7 +91,14 @@ class _BusySet:
 
     def __init__(self, ranges: Iterable[Range]):
         merged: list[list[int]] = []
-        for start, end in sorted((_seconds(a), _seconds(b, up=True)) for a, b in ranges if b > a):
+        floor, ceil = math.floor, math.ceil
+        # Hot path (thousands of ranges per request): epoch seconds arrive as numbers already.
+        pairs = (
+            (floor(a), ceil(b)) if isinstance(a, int | float) else (_seconds(a), _seconds(b, up=True))
+            for a, b in ranges
+            if b > a
+        )
+        for start, end in sorted(pairs):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
@@ -192,13 +199,18 @@ def bookable_slots(
                 window_start, window_end = _seconds(window_start_at, up=True), _seconds(window_end_at)
                 # Starts stay on the window's step grid; the first one leaves room for the buffer.
                 start = window_start + -(-before // step) * step
+                if earliest is not None and start < earliest:
+                    # Skip the grid points before the earliest allowed start in one step.
+                    start += -(-(earliest - start) // step) * step
+                busy_starts, busy_ends = busy.starts, busy.ends
                 while start + duration + after <= window_end:
+                    if any_provider and start in taken_starts:
+                        start += step
+                        continue
                     held_start, held_end = start - before, start + duration + after
-                    if (
-                        (earliest is None or start >= earliest)
-                        and not (any_provider and start in taken_starts)
-                        and not busy.overlaps(held_start, held_end)
-                    ):
+                    # Inline of _BusySet.overlaps: the last busy range starting before held_end.
+                    index = bisect_left(busy_starts, held_end) - 1
+                    if not (index >= 0 and busy_ends[index] > held_start):
                         room_id = _free_room(room_busy, held_start, held_end) if service.needs_room else None
                         if room_id is not None or not service.needs_room:
                             found[(start, provider.provider_id)] = room_id
