@@ -4,14 +4,8 @@ from privacy.access import Action, Category, can
 from privacy.models import AccessLog, Disclosure, Recipient
 
 
-class ReadOnlyAuditAdmin(admin.ModelAdmin):
-    """Audit rows are read-only here; the tables themselves refuse UPDATE and DELETE."""
-
-    def has_module_permission(self, request):
-        return can(request.user, Action.READ, Category.AUDIT)
-
-    def has_view_permission(self, request, obj=None):
-        return can(request.user, Action.READ, Category.AUDIT)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the application's services; admin shows them, never edits them."""
 
     def has_add_permission(self, request):
         return False
@@ -21,6 +15,16 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAuditAdmin(ReadOnlyAdmin):
+    """Audit rows: visible to roles that may read audit data; the tables refuse UPDATE and DELETE."""
+
+    def has_module_permission(self, request):
+        return can(request.user, Action.READ, Category.AUDIT)
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, Action.READ, Category.AUDIT)
 
 
 @admin.register(Recipient)
@@ -53,17 +57,6 @@ from privacy.models import (  # noqa: E402
     RetentionRun,
     RightsRequest,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PolicyVersion)
