@@ -275,8 +275,6 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Pay links and deposit links are signed and expire after this many hours.
 PAYMENTS_LINK_MAX_AGE_HOURS = env.int("PAYMENTS_LINK_MAX_AGE_HOURS", default=72)
-# Absolute base of links texted to patients (the portal's public origin).
-PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://localhost:8000")
 
 # --- messaging ---------------------------------------------------------------------------------
 # docs/messaging.md describes each of these.
@@ -302,7 +300,10 @@ if SMS_BACKEND.endswith("TwilioBackend") and not DEBUG:
     for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID"):
         if not globals()[_name]:
             raise ImproperlyConfigured(f"{_name} must be set when SMS_BACKEND is twilio.")
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")  # e.g. https://app.cinrellamedspa.com
+# The public https origin patients and Twilio reach, e.g. https://app.cinrellamedspa.com: texted
+# links (pay, deposit, manage), webhook signature URLs and status callbacks. Required in
+# production, where a texted link must be absolute; development links use http://localhost:8000.
+PUBLIC_BASE_URL = _require("PUBLIC_BASE_URL", "")
 SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
 SMS_MANAGE_LINK_URL = env.str("SMS_MANAGE_LINK_URL", default="")
 SMS_HTTP_TIMEOUT_SECONDS = env.float("SMS_HTTP_TIMEOUT_SECONDS", default=10)

@@ -44,6 +44,30 @@ def latest_sms_consent(phone: str, purpose: str) -> SmsConsentEvent | None:
     )
 
 
+def latest_sms_consents(phone: str) -> dict[str, SmsConsentEvent]:
+    """`latest_sms_consent` for every purpose at once, in one query: {purpose: deciding event}.
+    A purpose never asked about is absent."""
+    digest = phone_digest(phone)
+    if digest is None:
+        return {}
+    events = (
+        SmsConsentEvent.objects.filter(
+            phone_bidx=digest,
+            action__in=[SmsConsentEvent.Action.OPT_IN, SmsConsentEvent.Action.OPT_OUT],
+        )
+        .select_related("staff_user")
+        .order_by("purpose", "-occurred_at", "-id")
+        .distinct("purpose")
+    )
+    return {event.purpose: event for event in events}
+
+
+def sms_opted_out_of_everything(phone: str) -> bool:
+    """Every purpose's latest event is an opt-out (a second STOP gets no second confirmation)."""
+    latest = latest_sms_consents(phone)
+    return all(purpose in latest and latest[purpose].action == SmsConsentEvent.Action.OPT_OUT for purpose in SmsPurpose)
+
+
 def sms_opted_in(phone: str, purpose: str) -> bool:
     latest = latest_sms_consent(phone, purpose)
     return latest is not None and latest.action == SmsConsentEvent.Action.OPT_IN
@@ -67,8 +91,9 @@ class SmsStatus:
 def sms_status(phone: str) -> list[SmsStatus]:
     """Current state per purpose with the event that decided it (for the staff and patient pages)."""
     statuses = []
+    latest_by_purpose = latest_sms_consents(phone) if phone else {}
     for purpose in SmsPurpose:
-        latest = latest_sms_consent(phone, purpose) if phone else None
+        latest = latest_by_purpose.get(purpose.value)
         statuses.append(
             SmsStatus(
                 purpose=purpose.value,
@@ -223,9 +248,11 @@ def _in_force(signature: ConsentSignature, at) -> bool:
 __all__ = [
     "SmsPurpose",
     "latest_sms_consent",
+    "latest_sms_consents",
     "sms_opted_in",
     "sms_consent_history",
     "phone_digest",
+    "sms_opted_out_of_everything",
     "sms_status",
     "missing_consents",
     "photos_for_marketing",

@@ -47,11 +47,15 @@ class ConsentsMissing(Exception):
 # --- SMS consent ledger ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def record_sms_consent_event(
+def record_sms_consent_event(*, purpose: str, **details) -> SmsConsentEvent:
+    """Append one event to the SMS consent ledger. `request` supplies IP, user agent and page URL."""
+    return record_sms_consent_events(purposes=[purpose], **details)[0]
+
+
+def record_sms_consent_events(
     *,
+    purposes,
     phone: str,
-    purpose: str,
     action: str,
     source: str,
     disclosure_text: str = "",
@@ -62,31 +66,38 @@ def record_sms_consent_event(
     note: str = "",
     inbound_message_sid: str = "",
     patient=None,
+    patient_id=None,
     occurred_at=None,
-) -> SmsConsentEvent:
-    """Append one event to the SMS consent ledger. `request` supplies IP, user agent and page URL."""
+) -> list[SmsConsentEvent]:
+    """The same event for several purposes (a STOP ends them all), in one INSERT.
+
+    Pass `patient_id` when only the id is at hand, so no patient row is loaded (and decrypted) just
+    to be referenced. A single statement is atomic on its own: no savepoint needed."""
     e164 = crypto.normalise_phone(phone)
     if e164 is None:
         raise InvalidConsentPhone("Not a valid mobile number.")
     if source == SmsConsentEvent.Source.STAFF_VERBAL and (staff_user is None or not note.strip()):
         raise ValueError("A verbal consent or opt-out recorded by staff needs the staff user and a note.")
-    return SmsConsentEvent.objects.create(
-        phone=e164,
-        phone_bidx=crypto.blind_index("phone", e164),
-        purpose=purpose,
-        action=action,
-        source=source,
-        disclosure_text=disclosure_text,
-        disclosure_version=disclosure_version,
-        occurred_at=occurred_at or timezone.now(),
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=user_agent(request) if request is not None else "",
-        page_url=(page_url or (request.build_absolute_uri(request.path) if request is not None else ""))[:300],
-        staff_user=staff_user,
-        note=note,
-        inbound_message_sid=inbound_message_sid,
-        patient=patient,
-    )
+    common = {
+        "phone": e164,
+        "phone_bidx": crypto.blind_index("phone", e164),
+        "action": action,
+        "source": source,
+        "disclosure_text": disclosure_text,
+        "disclosure_version": disclosure_version,
+        "occurred_at": occurred_at or timezone.now(),
+        "ip_address": client_ip(request) if request is not None else None,
+        "user_agent": user_agent(request) if request is not None else "",
+        "page_url": (page_url or (request.build_absolute_uri(request.path) if request is not None else ""))[:300],
+        "staff_user": staff_user,
+        "note": note,
+        "inbound_message_sid": inbound_message_sid,
+    }
+    if patient is not None:
+        common["patient"] = patient
+    else:
+        common["patient_id"] = patient_id
+    return SmsConsentEvent.objects.bulk_create([SmsConsentEvent(purpose=purpose, **common) for purpose in purposes])
 
 
 def _announce_opt_in(events: list[SmsConsentEvent], *, phone: str, patient) -> None:

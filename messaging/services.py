@@ -10,14 +10,15 @@ import logging
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.core.exceptions import EmptyResultSet
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cinrella import crypto
+from cinrella.public_urls import absolute_url
 from consents.models import SmsConsentEvent, SmsPurpose
-from consents.selectors import latest_sms_consent
-from consents.services import record_sms_consent_event
+from consents.selectors import latest_sms_consents, sms_opted_out_of_everything
+from consents.services import record_sms_consent_events
 from messaging import keywords, templating
 from messaging.models import (
     FINAL_STATUSES,
@@ -47,7 +48,6 @@ def _normalised(phone: str) -> str:
     return e164
 
 
-@transaction.atomic
 def queue_message(
     *,
     to_phone: str,
@@ -59,6 +59,7 @@ def queue_message(
     literal: str | None = None,
     due_at: dt.datetime | None = None,
     patient=None,
+    patient_id=None,
     appointment=None,
     campaign=None,
     sent_by=None,
@@ -69,7 +70,11 @@ def queue_message(
     The body is rendered now, from the kind's template and `context` (placeholders), so the
     message says what was true when its cause happened. Consent, quiet hours and the privacy gate
     are applied by the worker at send time, not here. `send_now` asks the worker to run as soon as
-    the transaction commits (replies to an inbound text)."""
+    the transaction commits (replies to an inbound text). Pass `patient_id` instead of `patient`
+    when only the id is at hand.
+
+    No transaction of its own around the whole: the one write is in a savepoint (a concurrent
+    insert of the same key is caught there), and the caller's transaction, if any, covers the rest."""
     existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -89,6 +94,8 @@ def queue_message(
         due_at=due,
         next_attempt_at=due,
     )
+    if patient is None:
+        row.patient_id = patient_id
     try:
         with transaction.atomic():
             row.save()
@@ -135,8 +142,7 @@ def cancel_pending(*, appointment, kinds, reason: str) -> int:
 def manage_link() -> str:
     if settings.SMS_MANAGE_LINK_URL:
         return settings.SMS_MANAGE_LINK_URL
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
-    return f"{base}/book/" if base else "/book/"
+    return absolute_url("/book/")
 
 
 def appointment_context(appointment, starts_at=None) -> dict:
@@ -348,18 +354,21 @@ def error_reason(code: str) -> str:
 
 def record_carrier_opt_out(*, message: OutboundMessage) -> None:
     """Twilio 21610: the handset sent STOP to the carrier; the ledger must know (both purposes)."""
-    for purpose in (SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING):
-        latest = latest_sms_consent(message.to_phone, purpose)
-        if latest is not None and latest.action == SmsConsentEvent.Action.OPT_OUT:
-            continue
-        record_sms_consent_event(
+    latest = latest_sms_consents(message.to_phone)
+    still_in = [
+        purpose
+        for purpose in SmsPurpose
+        if purpose not in latest or latest[purpose].action != SmsConsentEvent.Action.OPT_OUT
+    ]
+    if still_in:
+        record_sms_consent_events(
             phone=message.to_phone,
-            purpose=purpose,
+            purposes=still_in,
             action=SmsConsentEvent.Action.OPT_OUT,
             source=SmsConsentEvent.Source.CARRIER_ERROR,
             disclosure_text="Twilio error 21610 (recipient unsubscribed at the carrier)",
             note=f"Outbound message #{message.pk}",
-            patient=message.patient,
+            patient_id=message.patient_id,
         )
 
 
@@ -404,23 +413,64 @@ def record_delivery_status(
 
 
 # --- inbound ------------------------------------------------------------------------------------------
+#
+# One webhook, few round trips (issue #6 asks p95 < 25 ms at 100k patients): the conversation is
+# created or updated in one upsert that also finds the patient, the inbound row is written once
+# with its final handling, and a STOP writes both purposes' ledger events in one INSERT.
+
+# Which inbound texts count as unread in the staff inbox.
+UNREAD_HANDLINGS = (InboundMessage.Handling.INBOX, InboundMessage.Handling.REVOCATION)
+REVOCATION_REVIEW_REASON = "Free-text message read as an opt-out: please check and follow up."
+
+_UPSERT_CONVERSATION = """
+    INSERT INTO messaging_conversation AS c
+        (phone, phone_bidx, patient_id, unread_count, needs_review, review_reason, reviewed_by_id, reviewed_at,
+         last_message_at)
+    VALUES (%(phone)s, %(digest)s, ({patient_id_query}), %(unread)s, %(review)s, %(reason)s, NULL, NULL, %(now)s)
+    ON CONFLICT (phone_bidx) DO UPDATE SET
+        patient_id = COALESCE(c.patient_id, EXCLUDED.patient_id),
+        unread_count = c.unread_count + EXCLUDED.unread_count,
+        last_message_at = EXCLUDED.last_message_at,
+        needs_review = c.needs_review OR EXCLUDED.needs_review,
+        review_reason = CASE WHEN EXCLUDED.needs_review THEN EXCLUDED.review_reason ELSE c.review_reason END,
+        reviewed_by_id = CASE WHEN EXCLUDED.needs_review THEN NULL ELSE c.reviewed_by_id END,
+        reviewed_at = CASE WHEN EXCLUDED.needs_review THEN NULL ELSE c.reviewed_at END
+    RETURNING id, patient_id
+"""
 
 
-def _conversation_for(e164: str, digest: str, patient_id) -> Conversation:
-    # Locked for the rest of the transaction: two texts from one phone update it one at a time.
-    conversation, _ = Conversation.objects.select_for_update().get_or_create(
-        phone_bidx=digest, defaults={"phone": e164, "patient_id": patient_id}
-    )
-    if conversation.patient_id is None and patient_id is not None:
-        conversation.patient_id = patient_id
-    return conversation
+def _file_in_conversation(*, e164: str, digest: str, handling: str) -> tuple[int, int | None]:
+    """Create or update the thread with this phone; returns (conversation id, patient id).
 
-
-def _patient_id_for(e164: str):
+    One statement: the upsert takes the row lock for the rest of the transaction (two texts from
+    one phone update it one at a time), links the newest patient with this phone when the thread
+    has none yet (the patients selector's query, as a sub-select), counts the text as unread when
+    staff must read it, and flags a free-text revocation for review."""
     from patients.selectors import patients_with_phone
 
     # Only the id: no need to decrypt a whole patient record to file a text message.
-    return patients_with_phone(e164).order_by("-updated_at", "-pk").values_list("pk", flat=True).first()
+    patient_ids = patients_with_phone(e164).order_by("-updated_at", "-pk").values("pk")[:1]
+    try:
+        patient_id_sql, patient_id_params = patient_ids.query.sql_with_params()
+    except EmptyResultSet:  # not a phone number a patient can have (a short code)
+        patient_id_sql, patient_id_params = "NULL", ()
+    flagged = handling == InboundMessage.Handling.REVOCATION
+    params = {
+        "phone": Conversation._meta.get_field("phone").get_db_prep_save(e164, connection),
+        "digest": digest,
+        "unread": 1 if handling in UNREAD_HANDLINGS else 0,
+        "review": flagged,
+        "reason": REVOCATION_REVIEW_REASON if flagged else "",
+        "now": timezone.now(),
+    }
+    # The sub-select's own placeholders are positional; name them so both kinds don't mix.
+    for index, value in enumerate(patient_id_params):
+        params[f"patient_param_{index}"] = value
+    named = patient_id_sql % tuple(f"%(patient_param_{i})s" for i in range(len(patient_id_params)))
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_CONVERSATION.format(patient_id_query=named), params)
+        conversation_id, patient_id = cursor.fetchone()
+    return conversation_id, patient_id
 
 
 def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -> OutboundMessage:
@@ -429,35 +479,26 @@ def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -
         kind=kind,
         idempotency_key=f"inbound:{inbound.message_sid}:reply",
         context=context or {},
-        patient=inbound.patient,
+        patient_id=inbound.patient_id,
         send_now=True,
     )
 
 
-def _opted_out_of_everything(phone: str) -> bool:
-    for purpose in (SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING):
-        latest = latest_sms_consent(phone, purpose)
-        if latest is None or latest.action != SmsConsentEvent.Action.OPT_OUT:
-            return False
-    return True
-
-
-def _ledger(*, inbound, purpose, action, source):
-    record_sms_consent_event(
+def _ledger(*, inbound, purposes, action, source):
+    record_sms_consent_events(
         phone=inbound.from_phone,
-        purpose=purpose,
+        purposes=purposes,
         action=action,
         source=source,
         disclosure_text=inbound.body[:1000],
         inbound_message_sid=inbound.message_sid,
-        patient=inbound.patient,
+        patient_id=inbound.patient_id,
     )
 
 
 def _opt_out(inbound: InboundMessage, *, source: str, provider_replied: bool) -> None:
-    already_out = _opted_out_of_everything(inbound.from_phone)
-    for purpose in (SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING):
-        _ledger(inbound=inbound, purpose=purpose, action=SmsConsentEvent.Action.OPT_OUT, source=source)
+    already_out = sms_opted_out_of_everything(inbound.from_phone)
+    _ledger(inbound=inbound, purposes=list(SmsPurpose), action=SmsConsentEvent.Action.OPT_OUT, source=source)
     # One confirmation at most: not when Twilio's Advanced Opt-Out already answered, not again
     # to a number that had already opted out of everything.
     if not provider_replied and not already_out:
@@ -467,7 +508,7 @@ def _opt_out(inbound: InboundMessage, *, source: str, provider_replied: bool) ->
 def _opt_in(inbound: InboundMessage, *, provider_replied: bool) -> None:
     _ledger(
         inbound=inbound,
-        purpose=SmsPurpose.TRANSACTIONAL,
+        purposes=[SmsPurpose.TRANSACTIONAL],
         action=SmsConsentEvent.Action.OPT_IN,
         source=SmsConsentEvent.Source.KEYWORD,
     )
@@ -478,7 +519,7 @@ def _opt_in(inbound: InboundMessage, *, provider_replied: bool) -> None:
 def _help(inbound: InboundMessage, *, provider_replied: bool) -> None:
     _ledger(
         inbound=inbound,
-        purpose=SmsPurpose.TRANSACTIONAL,
+        purposes=[SmsPurpose.TRANSACTIONAL],
         action=SmsConsentEvent.Action.HELP,
         source=SmsConsentEvent.Source.KEYWORD,
     )
@@ -486,28 +527,24 @@ def _help(inbound: InboundMessage, *, provider_replied: bool) -> None:
         _reply(inbound=inbound, kind=Kind.HELP_REPLY)
 
 
-def _confirm_next_appointment(inbound: InboundMessage) -> bool:
-    """C/CONFIRM: the next upcoming booked appointment of the patient(s) with this phone."""
+def _next_booked_appointment(digest: str):
+    """C/CONFIRM's target: the next upcoming booked appointment of the patient(s) with this phone."""
     from appointments.models import Appointment
 
-    digest = crypto.blind_index("phone", inbound.from_phone)
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",))
+    return (
+        Appointment.objects.select_for_update(of=("self",))  # stays booked until the confirm below
         .select_related("patient", "location")
-        .filter(
-            patient__phone_bidx=digest,
-            status=Appointment.Status.BOOKED,
-            starts_at__gt=timezone.now(),
-        )
+        .filter(patient__phone_bidx=digest, status=Appointment.Status.BOOKED, starts_at__gt=timezone.now())
         .order_by("starts_at")
         .first()
     )
-    if appointment is None:
-        return False
-    # Until appointments.services offers a confirm function, set the status here (it is the
-    # only field this touches; Appointment.save keeps blocked_range consistent).
-    appointment.status = Appointment.Status.CONFIRMED
-    appointment.save(update_fields=["status", "updated_at"])
+
+
+def _confirm(inbound: InboundMessage, appointment) -> None:
+    from appointments.services import confirm_appointment
+
+    # The scheduling service locks the row, checks the transition and records it in the history.
+    confirm_appointment(appointment=appointment)
     queue_message(
         to_phone=inbound.from_phone,
         kind=Kind.APPOINTMENT_CONFIRMED,
@@ -517,13 +554,25 @@ def _confirm_next_appointment(inbound: InboundMessage) -> bool:
         appointment=appointment,
         send_now=True,
     )
-    return True
+
+
+def _handling_for(action: str, *, confirmable) -> str:
+    Handling = InboundMessage.Handling
+    if action == keywords.CONFIRM:
+        # Nothing to confirm: the text is for staff ("C" may be a typo, or a question).
+        return Handling.CONFIRM if confirmable is not None else Handling.INBOX
+    return {
+        keywords.OPT_OUT: Handling.OPT_OUT,
+        keywords.OPT_IN: Handling.OPT_IN,
+        keywords.HELP: Handling.HELP,
+        keywords.REVOCATION: Handling.REVOCATION,
+    }.get(action, Handling.INBOX)
 
 
 def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str = ""):
     """Handle one inbound SMS (already signature-checked). Idempotent on MessageSid: a retried
     webhook hits the unique constraint, its whole transaction rolls back, and the first row is
-    returned — nothing changes."""
+    returned."""
     try:
         return _receive_inbound(
             message_sid=message_sid, from_phone=from_phone, to_phone=to_phone, body=body, opt_out_type=opt_out_type
@@ -537,53 +586,38 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
 
 @transaction.atomic
 def _receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str):
-    e164 = crypto.normalise_phone(from_phone) or from_phone.strip()
+    e164 = crypto.normalise_phone(from_phone)
+    # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
+    action = keywords.classify(body, opt_out_type=opt_out_type) if e164 else keywords.OTHER
+    e164 = e164 or from_phone.strip()
     digest = crypto.blind_index("phone", e164)
-    conversation = _conversation_for(e164, digest, _patient_id_for(e164))
-    action = keywords.classify(body, opt_out_type=opt_out_type)
+    appointment = _next_booked_appointment(digest) if action == keywords.CONFIRM else None
+    handling = _handling_for(action, confirmable=appointment)
+    conversation_id, patient_id = _file_in_conversation(e164=e164, digest=digest, handling=handling)
     inbound = InboundMessage(
         message_sid=message_sid,
         from_phone=e164,
         from_bidx=digest,
         to_phone=(to_phone or "")[:32],
         body=body,
-        conversation=conversation,
-        patient_id=conversation.patient_id,
-        handling=InboundMessage.Handling.INBOX,
+        conversation_id=conversation_id,
+        patient_id=patient_id,
+        handling=handling,
     )
-    inbound.save()  # a duplicate MessageSid raises here, before any effect
+    inbound.save()  # a duplicate MessageSid raises here and the whole transaction rolls back
 
     provider_replied = bool(opt_out_type)
-    handling = InboundMessage.Handling.INBOX
-    if crypto.normalise_phone(e164) is None:
-        # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
-        action = keywords.OTHER
-    if action == keywords.OPT_OUT:
-        handling = InboundMessage.Handling.OPT_OUT
+    Handling = InboundMessage.Handling
+    if handling == Handling.OPT_OUT:
         _opt_out(inbound, source=SmsConsentEvent.Source.KEYWORD, provider_replied=provider_replied)
-    elif action == keywords.OPT_IN:
-        handling = InboundMessage.Handling.OPT_IN
-        _opt_in(inbound, provider_replied=provider_replied)
-    elif action == keywords.HELP:
-        handling = InboundMessage.Handling.HELP
-        _help(inbound, provider_replied=provider_replied)
-    elif action == keywords.REVOCATION:
-        handling = InboundMessage.Handling.REVOCATION
+    elif handling == Handling.REVOCATION:
         _opt_out(inbound, source=SmsConsentEvent.Source.FREE_TEXT, provider_replied=False)
-        conversation.needs_review = True
-        conversation.review_reason = "Free-text message read as an opt-out: please check and follow up."
-        conversation.reviewed_by = None
-        conversation.reviewed_at = None
-    elif action == keywords.CONFIRM and inbound.from_phone.startswith("+") and _confirm_next_appointment(inbound):
-        handling = InboundMessage.Handling.CONFIRM
-
-    if handling in (InboundMessage.Handling.INBOX, InboundMessage.Handling.REVOCATION):
-        conversation.unread_count = F("unread_count") + 1
-    conversation.last_message_at = timezone.now()
-    conversation.save()
-    if handling != InboundMessage.Handling.INBOX:
-        inbound.handling = handling
-        inbound.save(update_fields=["handling"])
+    elif handling == Handling.OPT_IN:
+        _opt_in(inbound, provider_replied=provider_replied)
+    elif handling == Handling.HELP:
+        _help(inbound, provider_replied=provider_replied)
+    elif handling == Handling.CONFIRM:
+        _confirm(inbound, appointment)
     return inbound
 
 

@@ -172,14 +172,12 @@ def patient_detail(request, pk):
 
 def _sms_status(patient) -> list[dict]:
     """Current SMS consent per purpose with the date and source of the event that decides it."""
-    from consents.models import SmsPurpose
-    from consents.selectors import latest_sms_consent
+    from consents.selectors import sms_status
 
-    rows = []
-    for purpose in SmsPurpose:
-        event = latest_sms_consent(patient.mobile_phone, purpose) if patient.mobile_phone else None
-        rows.append({"purpose": purpose.label.split(" (")[0], "event": event})
-    return rows
+    return [
+        {"purpose": status.label.split(" (")[0], "event": status.latest}
+        for status in sms_status(patient.mobile_phone or "")
+    ]
 
 
 @login_required

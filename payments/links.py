@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from cinrella.public_urls import absolute_url
+
 SALTS = {
     "deposit": "payments.deposit-link",
     "pay": "payments.pay-link",
@@ -41,4 +43,4 @@ def card_path(patient) -> str:
 
 
 def absolute(path: str) -> str:
-    return settings.PAYMENTS_PUBLIC_BASE_URL.rstrip("/") + path
+    return absolute_url(path)

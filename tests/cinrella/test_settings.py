@@ -20,6 +20,7 @@ PRODUCTION_ENV = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "TWILIO_AUTH_TOKEN": "test-auth-token",
     "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+    "PUBLIC_BASE_URL": "https://clinic.example.com",
 }
 
 
@@ -33,7 +34,9 @@ def run_manage(*args, env_overrides, drop=()):
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "ALLOWED_HOSTS", "PUBLIC_BASE_URL"]
+)
 def test_production_refuses_to_start_without_each_secret(missing):
     result = run_manage("check", env_overrides=PRODUCTION_ENV, drop=[missing])
 

@@ -234,6 +234,59 @@ def test_unknown_number_gets_a_conversation_without_patient(client):
     assert conversation.patient is None and conversation.phone == "+13055550100"
 
 
+def test_later_texts_from_one_phone_share_the_conversation_and_count_as_unread(client):
+    PatientFactory(mobile_phone=PHONE)
+    inbound(client, "Running late")
+    inbound(client, "HELP")  # answered automatically: not unread
+    inbound(client, "Sorry, 10 minutes")
+    conversation = Conversation.objects.get()
+    assert conversation.unread_count == 2 and conversation.inbound.count() == 3
+
+
+def test_a_patient_added_after_the_first_text_is_linked_to_the_conversation(client):
+    inbound(client, "hello?")
+    assert Conversation.objects.get().patient is None
+    patient = PatientFactory(mobile_phone=PHONE)
+    inbound(client, "it's Ana, booked online")
+    conversation = Conversation.objects.get()
+    assert conversation.patient == patient
+    assert InboundMessage.objects.order_by("id").last().patient == patient
+
+
+def test_a_revocation_flags_a_conversation_staff_had_already_reviewed(client, django_user_model):
+    PatientFactory(mobile_phone=PHONE)
+    inbound(client, "wrong number")
+    conversation = Conversation.objects.get()
+    services.mark_conversation_reviewed(conversation=conversation, user=django_user_model.objects.create(username="m"))
+    inbound(client, "Running late")
+    conversation.refresh_from_db()
+    assert not conversation.needs_review and conversation.reviewed_by is not None
+    inbound(client, "please stop texting me")
+    conversation.refresh_from_db()
+    assert conversation.needs_review and conversation.reviewed_by is None and conversation.reviewed_at is None
+    assert "opt-out" in conversation.review_reason
+
+
+def test_an_inbox_text_costs_four_statements(client, django_assert_num_queries):
+    # BEGIN, conversation upsert (with the patient lookup), the inbound row, COMMIT: the webhook
+    # must stay fast at 100k patients (issue #6 benchmark).
+    PatientFactory(mobile_phone=PHONE)
+    inbound(client, "warm-up")
+    with django_assert_num_queries(4):  # in a test, a SAVEPOINT and its RELEASE stand for BEGIN and COMMIT
+        inbound(client, "Running 5 minutes late")
+
+
+def test_a_stop_writes_both_purposes_in_one_statement(client, django_assert_max_num_queries):
+    PatientFactory(mobile_phone=PHONE)
+    opt_in(PHONE)
+    inbound(client, "hi")
+    # savepoint (BEGIN), upsert, inbound row, consent state, ledger, the reply (lookup, template,
+    # savepoint, insert, release), release (COMMIT)
+    with django_assert_max_num_queries(11):
+        inbound(client, "STOP")
+    assert SmsConsentEvent.objects.filter(action="opt_out").count() == 2
+
+
 # --- C / CONFIRM -------------------------------------------------------------------------------------
 
 
