@@ -4,7 +4,8 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from tests.appointments.factories import OpeningHoursFactory, RoomFactory, RoomTypeFactory, ServiceFactory, clinic
+from tests.appointments.factories import OpeningHoursFactory, RoomFactory, RoomTypeFactory, clinic
+from tests.factories import ServiceFactory
 
 # Wednesday 2026-11-25 10:00 in San Diego.
 FROZEN_NOW = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)

@@ -2,9 +2,8 @@
 
 import pytest
 
-from tests.appointments.factories import AppointmentFactory
 from tests.conftest import sign_in_verified
-from tests.factories import UserFactory
+from tests.factories import AppointmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

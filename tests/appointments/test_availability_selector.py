@@ -9,16 +9,14 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from appointments.models import Appointment
 from appointments.selectors import available_slots
 from tests.appointments.factories import (
-    AppointmentFactory,
     ClosureFactory,
-    ProviderFactory,
     RoomFactory,
     RoomTypeFactory,
-    ServiceFactory,
     TimeOffFactory,
     WorkingHoursFactory,
     clinic,
 )
+from tests.factories import AppointmentFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,8 @@ from django.db import connection
 
 from appointments import services, signals
 from appointments.models import Appointment
-from tests.appointments.factories import (
-    PatientFactory,
-    ProviderFactory,
-    RoomFactory,
-    RoomTypeFactory,
-    ServiceFactory,
-    clinic,
-)
+from tests.appointments.factories import RoomFactory, RoomTypeFactory, clinic
+from tests.factories import PatientFactory, ProviderFactory, ServiceFactory
 
 NOW = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)
 MONDAY_10 = dt.datetime(2026, 11, 30, 18, tzinfo=dt.UTC)  # 10:00 in Los Angeles
@@ -281,7 +275,8 @@ def test_minor_without_guardian_consent_cannot_be_booked_even_by_staff():
 
     from appointments import services
     from patients.services import create_patient
-    from tests.appointments.factories import ServiceFactory, clinic
+    from tests.appointments.factories import clinic
+    from tests.factories import ServiceFactory
 
     service = ServiceFactory()
     location, provider = clinic(services=[service])

@@ -14,7 +14,7 @@ from consents.models import SmsConsentEvent
 from messaging.models import OutboundMessage
 from patients.models import Patient
 from privacy.models import PolicyAcceptance
-from tests.appointments.factories import AppointmentFactory, PatientFactory
+from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 

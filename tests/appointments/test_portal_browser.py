@@ -7,7 +7,8 @@ import pytest
 from django.db import connections
 
 from appointments.models import Appointment, BookingRequest
-from tests.appointments.factories import OpeningHoursFactory, RoomFactory, RoomTypeFactory, ServiceFactory, clinic
+from tests.appointments.factories import OpeningHoursFactory, RoomFactory, RoomTypeFactory, clinic
+from tests.factories import ServiceFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PHONE = {"width": 390, "height": 844}

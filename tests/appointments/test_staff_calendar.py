@@ -5,13 +5,8 @@ import datetime as dt
 import pytest
 
 from appointments.models import Appointment
-from tests.appointments.factories import (
-    AppointmentFactory,
-    PatientFactory,
-    ProviderFactory,
-    RoomFactory,
-    WorkingHoursFactory,
-)
+from tests.appointments.factories import RoomFactory, WorkingHoursFactory
+from tests.factories import AppointmentFactory, PatientFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
 

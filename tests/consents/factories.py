@@ -1,15 +1,11 @@
 import base64
-import datetime as dt
 import io
 
 import factory
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from appointments.models import Appointment, Location, Provider, Service
 from consents.models import ConsentKind, ConsentTemplate, ConsentTemplateVersion
-from patients.models import Patient
-from tests.factories import UserFactory
 
 
 def signature_data_url() -> str:
@@ -25,56 +21,6 @@ def blank_signature_data_url() -> str:
     buffer = io.BytesIO()
     Image.new("RGBA", (300, 100), (0, 0, 0, 0)).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-class PatientFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Patient
-
-    first_name = "Maria"
-    last_name = factory.Sequence(lambda n: f"Lopez{n}")
-    email = factory.Sequence(lambda n: f"patient{n}@example.com")
-    mobile_phone = factory.Sequence(lambda n: f"+1858555{n % 10000:04d}")
-    date_of_birth = dt.date(1990, 4, 12)
-
-
-class LocationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Location
-        django_get_or_create = ("name",)
-
-    name = "Convoy Street"
-    address = "3709 Convoy Street Ste 301, San Diego CA 92111"
-    phone = "(858) 256-0289"
-
-
-class ServiceFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Service
-
-    name = factory.Sequence(lambda n: f"Neuromodulator {n}")
-    duration_minutes = 30
-
-
-class ProviderFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Provider
-
-    user = factory.SubFactory(UserFactory, role="provider")
-    display_name = "Paula Provider"
-
-
-class AppointmentFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Appointment
-
-    patient = factory.SubFactory(PatientFactory)
-    location = factory.SubFactory(LocationFactory)
-    service = factory.SubFactory(ServiceFactory)
-    provider = factory.SubFactory(ProviderFactory)
-    starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(hours=1))
-    ends_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(minutes=30))
-    status = Appointment.Status.CHECKED_IN
 
 
 class ConsentTemplateFactory(factory.django.DjangoModelFactory):

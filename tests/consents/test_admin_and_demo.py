@@ -5,8 +5,7 @@ import pytest
 from consents import demo, selectors, services
 from consents.models import ConsentSignature, ConsentTemplate, SmsConsentEvent
 from tests.conftest import sign_in_verified
-from tests.consents.factories import PatientFactory, ServiceFactory
-from tests.factories import UserFactory
+from tests.factories import PatientFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

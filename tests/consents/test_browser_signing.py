@@ -9,8 +9,8 @@ from django.db import connections
 from consents import links, selectors, services
 from consents.models import ConsentSignature
 from tests.conftest import sign_in_verified
-from tests.consents.factories import ConsentTemplateFactory, PatientFactory
-from tests.factories import UserFactory
+from tests.consents.factories import ConsentTemplateFactory
+from tests.factories import PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

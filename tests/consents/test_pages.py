@@ -11,12 +11,8 @@ from consents import links, selectors, services
 from consents.models import ConsentSignature, SmsConsentEvent, SmsConsentProofExport, SmsPurpose
 from consents.selectors import sms_opted_in
 from privacy.models import Disclosure
-from tests.consents.factories import (
-    AppointmentFactory,
-    ConsentTemplateFactory,
-    PatientFactory,
-    signature_data_url,
-)
+from tests.consents.factories import ConsentTemplateFactory, signature_data_url
+from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -468,7 +464,7 @@ def test_staff_pages_show_times_in_the_clinic_time_zone(staff_client):
 def test_patient_page_shows_current_sms_status_per_purpose_with_date_and_source(staff_client):
     from consents.models import SmsConsentEvent, SmsPurpose
     from consents.services import record_sms_consent_event
-    from tests.consents.factories import PatientFactory
+    from tests.factories import PatientFactory
 
     patient = PatientFactory(mobile_phone="+16195550177")
     record_sms_consent_event(

@@ -9,13 +9,8 @@ from consents.models import ConsentKind, ConsentSignature, ConsentTemplateVersio
 from consents.selectors import missing_consents, photos_for_marketing, render_consent_text
 from consents.services import ConsentError, ConsentsMissing, assert_consents_complete
 from patients.consent_checks import has_photo_clinical_consent, has_photo_marketing_consent
-from tests.consents.factories import (
-    AppointmentFactory,
-    ConsentTemplateFactory,
-    PatientFactory,
-    blank_signature_data_url,
-    signature_data_url,
-)
+from tests.consents.factories import ConsentTemplateFactory, blank_signature_data_url, signature_data_url
+from tests.factories import AppointmentFactory, PatientFactory
 from tests.helpers import assert_append_only, assert_rejected_by_database
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.test import Client
 from consents.models import SmsPurpose
 from messaging import dispatch, services
 from tests.conftest import sign_in_verified
-from tests.factories import UserFactory
-from tests.messaging.factories import PatientFactory, opt_in
+from tests.factories import PatientFactory, UserFactory
+from tests.messaging.factories import opt_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 from consents.models import SmsConsentEvent
 from messaging import backends, dispatch, services
 from messaging.models import Campaign, Conversation, InboundMessage, Kind, MessageTemplate, OutboundMessage, Status
-from tests.messaging.factories import AppointmentFactory, PatientFactory, ServiceFactory, opt_in
+from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory
+from tests.messaging.factories import opt_in
 
 pytestmark = pytest.mark.django_db
 

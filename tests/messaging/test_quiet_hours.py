@@ -8,7 +8,8 @@ import time_machine
 from messaging import dispatch, services
 from messaging.models import Kind, Status
 from messaging.quiet_hours import next_allowed_time, recipient_region
-from tests.messaging.factories import PatientFactory, opt_in
+from tests.factories import PatientFactory
+from tests.messaging.factories import opt_in
 
 UTC = dt.UTC
 CA = "+16195550142"  # San Diego

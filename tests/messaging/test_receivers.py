@@ -13,7 +13,7 @@ from appointments.signals import (
     appointment_rescheduled,
 )
 from messaging.models import Kind, OutboundMessage, Status
-from tests.messaging.factories import AppointmentFactory, LocationFactory, ServiceFactory
+from tests.factories import AppointmentFactory, LocationFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def rows(appointment, **filters):
 
 def test_booking_queues_confirmation_and_default_24h_and_2h_reminders():
     starts = NOW + dt.timedelta(days=3)
-    appointment = AppointmentFactory(starts_at=starts)
+    appointment = AppointmentFactory(starts_at=starts, patient__first_name="Ana")
     appointment_booked.send(sender=None, appointment=appointment)
     confirmation = rows(appointment, kind=Kind.BOOKING_CONFIRMATION).get()
     assert confirmation.due_at == NOW and confirmation.status == Status.PENDING

@@ -9,7 +9,8 @@ from consents.models import SmsConsentEvent
 from messaging import dispatch, services
 from messaging.backends import SmsSendError, TwilioBackend
 from messaging.models import Kind, OutboundMessage, Status
-from tests.messaging.factories import PatientFactory, opt_in
+from tests.factories import PatientFactory
+from tests.messaging.factories import opt_in
 from tests.messaging.twilio_server import FakeTwilio
 
 pytestmark = pytest.mark.django_db

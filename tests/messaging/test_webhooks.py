@@ -13,7 +13,8 @@ from consents.models import SmsConsentEvent
 from consents.selectors import sms_opted_in
 from messaging import backends, dispatch, services
 from messaging.models import Conversation, InboundMessage, Kind, OutboundMessage, Status
-from tests.messaging.factories import AppointmentFactory, PatientFactory, opt_in
+from tests.factories import AppointmentFactory, PatientFactory
+from tests.messaging.factories import opt_in
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from messaging import backends, dispatch, services
 from messaging.backends import SmsSendError
 from messaging.models import Kind, OutboundMessage, Purpose, Status
 from privacy.models import Disclosure
-from tests.messaging.factories import AppointmentFactory, PatientFactory, opt_in, opt_out
+from tests.factories import AppointmentFactory, PatientFactory
+from tests.messaging.factories import opt_in, opt_out
 
 pytestmark = pytest.mark.django_db
 

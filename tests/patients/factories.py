@@ -1,27 +1,7 @@
-import datetime as dt
-
 import factory
 
-from patients.models import ChartNote, IntakeVersion, Patient, TreatmentPreferences
-from tests.factories import UserFactory
-
-
-class PatientFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Patient
-
-    first_name = factory.Iterator(["María", "Jennifer", "Linh", "Aisha", "Olivia"])
-    last_name = factory.Sequence(lambda n: f"Testpatient{n}")
-    email = factory.Sequence(lambda n: f"patient{n}@example.com")
-    mobile_phone = factory.Sequence(lambda n: f"+1858555{n % 10000:04d}")
-    date_of_birth = dt.date(1988, 3, 14)
-    address_line1 = "3709 Convoy Street"
-    city = "San Diego"
-    state = "CA"
-    postal_code = "92111"
-    emergency_contact_name = "Rosa Emergency"
-    emergency_contact_phone = "+16195550100"
-    emergency_contact_relationship = "Sister"
+from patients.models import ChartNote, IntakeVersion, TreatmentPreferences
+from tests.factories import PatientFactory, UserFactory
 
 
 class IntakeVersionFactory(factory.django.DjangoModelFactory):

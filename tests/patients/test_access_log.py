@@ -6,7 +6,8 @@ from django.db import connection
 
 from privacy.access_log import recently_viewed_by
 from privacy.models import AccessLog
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory
+from tests.factories import PatientFactory
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 
 from privacy.access import Action, Category, can, patient_can
-from tests.factories import UserFactory
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory, TreatmentPreferencesFactory
+from tests.factories import PatientFactory, UserFactory
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, TreatmentPreferencesFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ CONTACT_MARKER = "zed.contact@example.com"
 
 @pytest.fixture
 def record():
-    patient = PatientFactory(email=CONTACT_MARKER)
+    patient = PatientFactory(email=CONTACT_MARKER, emergency_contact_name=IDENTITY_MARKER)
     IntakeVersionFactory(patient=patient)
     TreatmentPreferencesFactory(patient=patient)
     ChartNoteFactory(patient=patient)

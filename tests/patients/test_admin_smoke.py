@@ -1,6 +1,7 @@
 import pytest
 
-from tests.patients.factories import IntakeVersionFactory, PatientFactory
+from tests.factories import PatientFactory
+from tests.patients.factories import IntakeVersionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.conf import settings as django_settings
 from consents.models import ConsentKind
 from tests.conftest import sign_in_verified
 from tests.consents.factories import sign_consent_of_kind
-from tests.factories import UserFactory
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory
+from tests.factories import PatientFactory, UserFactory
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

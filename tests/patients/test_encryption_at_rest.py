@@ -10,8 +10,8 @@ from consents.models import ConsentKind
 from patients import photos, services
 from patients.models import ChartNote, IntakeVersion, Patient, PatientPhoto, TreatmentPreferences
 from tests.consents.factories import sign_consent_of_kind
-from tests.factories import UserFactory
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory, TreatmentPreferencesFactory
+from tests.factories import PatientFactory, UserFactory
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, TreatmentPreferencesFactory
 from tests.patients.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.django_db

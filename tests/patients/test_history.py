@@ -8,8 +8,9 @@ from django.db import DatabaseError, connection, transaction
 from patients.models import ChartNote, IntakeVersion, Patient
 from privacy.access_log import log_access
 from privacy.models import AccessLog
+from tests.factories import PatientFactory
 from tests.helpers import assert_append_only
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory, patient_with_photo_consent
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, patient_with_photo_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,7 @@ def test_edit_through_the_staff_page_records_the_acting_user_and_path(staff_clie
     data = {
         "first_name": "Anabel",
         "last_name": patient.last_name,
-        "date_of_birth": "1988-03-14",
+        "date_of_birth": patient.date_of_birth.isoformat(),
         "email": patient.email,
         "mobile_phone": patient.mobile_phone,
         "preferred_language": "en",

@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from patients import services
-from tests.factories import UserFactory
-from tests.patients.factories import IntakeVersionFactory, PatientFactory, patient_with_photo_consent
+from tests.factories import PatientFactory, UserFactory
+from tests.patients.factories import IntakeVersionFactory, patient_with_photo_consent
 from tests.patients.test_photos import jpeg_bytes
 
 pytestmark = pytest.mark.django_db

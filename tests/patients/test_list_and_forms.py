@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from patients.models import IntakeVersion, Patient
-from tests.patients.factories import IntakeVersionFactory, PatientFactory
+from tests.factories import PatientFactory
+from tests.patients.factories import IntakeVersionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from PIL import Image
 from patients import photos
 from patients.models import PatientPhoto
 from privacy.models import AccessLog
-from tests.patients.factories import PatientFactory, patient_with_photo_consent
+from tests.factories import PatientFactory
+from tests.patients.factories import patient_with_photo_consent
 
 pytestmark = pytest.mark.django_db
 

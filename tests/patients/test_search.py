@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from patients import selectors
-from tests.patients.factories import PatientFactory
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory, PatientFactory
+from tests.factories import PatientFactory
+from tests.patients.factories import ChartNoteFactory, IntakeVersionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Test-side stand-ins for what Stripe.js and Stripe's dashboard do, over HTTP to localstripe."""
+"""Test-side stand-ins for what Stripe.js and Stripe's dashboard do, over HTTP to localstripe, and the
+clinic terms the payment tests assume."""
 
 import json
 import time
@@ -11,6 +12,15 @@ from payments.models import SavedPaymentMethod
 VISA = "4242424242424242"
 DECLINED_ON_CHARGE = "4000000000000341"  # attaches fine, every charge is declined
 NEEDS_AUTHENTICATION = "4000002500003155"  # 3-D Secure required
+
+# The clinic terms these tests assert on: a $200 visit with a $50 deposit, a $50 late-cancellation
+# fee and a $75 no-show fee. AppointmentFactory(**DEPOSIT_AND_FEES).
+DEPOSIT_AND_FEES = {
+    "service__price_cents": 20000,
+    "service__deposit_cents": 5000,
+    "location__late_cancellation_fee_cents": 5000,
+    "location__no_show_fee_cents": 7500,
+}
 
 
 def new_card(stripe_client, number=VISA):

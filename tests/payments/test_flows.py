@@ -11,9 +11,8 @@ from messaging.models import OutboundMessage
 from payments import services
 from payments.models import PayLinkRequest, Payment, Refund, SavedPaymentMethod, StripeCustomer
 from privacy.models import Disclosure
-from tests.factories import UserFactory
+from tests.factories import AppointmentFactory, UserFactory
 from tests.payments import helpers
-from tests.payments.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +30,7 @@ def paid_deposit(stripe_client, appointment) -> Payment:
 
 
 def test_deposit_saves_the_card_for_later_off_session_charges(stripe_client, billing_user):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment = paid_deposit(stripe_client, appointment)
 
     assert payment.status == Payment.Status.SUCCEEDED
@@ -53,7 +52,7 @@ def test_deposit_saves_the_card_for_later_off_session_charges(stripe_client, bil
 
 
 def test_a_second_deposit_page_load_reuses_the_same_payment_intent(stripe_client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     first, _ = services.start_deposit(appointment=appointment)
     second, _ = services.start_deposit(appointment=appointment)
     assert first.pk == second.pk and first.payment_intent_id == second.payment_intent_id
@@ -61,7 +60,7 @@ def test_a_second_deposit_page_load_reuses_the_same_payment_intent(stripe_client
 
 
 def test_double_click_on_no_show_fee_charges_once(stripe_client, billing_user):
-    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW, **helpers.DEPOSIT_AND_FEES)
     helpers.saved_card(stripe_client, appointment.patient)
 
     first = services.charge_fee(appointment=appointment, kind=Payment.Kind.NO_SHOW_FEE, user=billing_user)
@@ -78,7 +77,7 @@ def test_double_click_on_no_show_fee_charges_once(stripe_client, billing_user):
 def test_a_retry_after_an_unknown_outcome_gets_stripes_first_answer(stripe_client, billing_user):
     """The row stays pending when Stripe's answer was lost; the retry sends the same
     Idempotency-Key, so Stripe replays the first charge instead of making a second one."""
-    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW, **helpers.DEPOSIT_AND_FEES)
     card = helpers.saved_card(stripe_client, appointment.patient)
     payment = Payment.objects.create(
         appointment=appointment,
@@ -110,7 +109,7 @@ def test_a_retry_after_an_unknown_outcome_gets_stripes_first_answer(stripe_clien
 
 
 def test_declined_card_marks_the_fee_declined(stripe_client, billing_user):
-    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW, **helpers.DEPOSIT_AND_FEES)
     helpers.saved_card(stripe_client, appointment.patient, number=helpers.DECLINED_ON_CHARGE)
 
     fee = services.charge_fee(appointment=appointment, kind=Payment.Kind.NO_SHOW_FEE, user=billing_user)
@@ -122,7 +121,7 @@ def test_declined_card_marks_the_fee_declined(stripe_client, billing_user):
 
 
 def test_authentication_required_off_session_prepares_a_pay_link(stripe_client, billing_user, client):
-    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW, **helpers.DEPOSIT_AND_FEES)
     helpers.saved_card(stripe_client, appointment.patient, number=helpers.NEEDS_AUTHENTICATION)
 
     fee = services.charge_fee(appointment=appointment, kind=Payment.Kind.NO_SHOW_FEE, user=billing_user)
@@ -151,7 +150,7 @@ def test_authentication_required_off_session_prepares_a_pay_link(stripe_client, 
 
 
 def test_partial_refund_with_reason(stripe_client, billing_user):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment = paid_deposit(stripe_client, appointment)
 
     refund = services.refund_payment(payment=payment, amount_cents=2000, reason="Goodwill", user=billing_user)
@@ -168,7 +167,7 @@ def test_partial_refund_with_reason(stripe_client, billing_user):
 
 
 def test_timely_cancellation_refunds_the_deposit(stripe_client, django_capture_on_commit_callbacks):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment = paid_deposit(stripe_client, appointment)
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -182,7 +181,7 @@ def test_timely_cancellation_refunds_the_deposit(stripe_client, django_capture_o
 
 
 def test_a_failing_refund_send_does_not_block_the_cancellation(stripe_client, settings):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment = paid_deposit(stripe_client, appointment)
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable
 
@@ -193,7 +192,7 @@ def test_a_failing_refund_send_does_not_block_the_cancellation(stripe_client, se
 
 
 def test_late_cancellation_keeps_the_deposit_as_the_fee(stripe_client, billing_user):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment = paid_deposit(stripe_client, appointment)
 
     with transaction.atomic():
@@ -210,7 +209,7 @@ def test_late_cancellation_keeps_the_deposit_as_the_fee(stripe_client, billing_u
 
 
 def test_every_stripe_call_is_recorded_as_a_disclosure_without_health_data(stripe_client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     paid_deposit(stripe_client, appointment)
 
     rows = Disclosure.objects.filter(patient=appointment.patient, recipient__key="stripe")
@@ -224,14 +223,14 @@ def test_every_stripe_call_is_recorded_as_a_disclosure_without_health_data(strip
 
 
 def test_late_cancellation_fee_only_for_a_late_cancellation(stripe_client, billing_user):
-    timely = AppointmentFactory(status=Appointment.Status.CANCELLED)
+    timely = AppointmentFactory(status=Appointment.Status.CANCELLED, **helpers.DEPOSIT_AND_FEES)
     Appointment.objects.filter(pk=timely.pk).update(cancelled_at=timely.starts_at - dt.timedelta(hours=48))
     timely.refresh_from_db()
     helpers.saved_card(stripe_client, timely.patient)
     with pytest.raises(services.PaymentError, match="free cancellation window"):
         services.charge_fee(appointment=timely, kind=Payment.Kind.LATE_CANCEL_FEE, user=billing_user)
 
-    late = AppointmentFactory(status=Appointment.Status.CANCELLED, patient=timely.patient)
+    late = AppointmentFactory(status=Appointment.Status.CANCELLED, patient=timely.patient, **helpers.DEPOSIT_AND_FEES)
     Appointment.objects.filter(pk=late.pk).update(cancelled_at=late.starts_at - dt.timedelta(hours=2))
     late.refresh_from_db()
     fee = services.charge_fee(appointment=late, kind=Payment.Kind.LATE_CANCEL_FEE, user=billing_user)
@@ -240,7 +239,7 @@ def test_late_cancellation_fee_only_for_a_late_cancellation(stripe_client, billi
 
 
 def test_cancelling_cancels_an_unpaid_deposit_at_stripe(stripe_client, django_capture_on_commit_callbacks):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment, _secret = services.start_deposit(appointment=appointment)
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -254,7 +253,7 @@ def test_cancelling_cancels_an_unpaid_deposit_at_stripe(stripe_client, django_ca
 
 
 def test_a_deposit_paid_while_cancelling_is_refunded(stripe_client, django_capture_on_commit_callbacks):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment, _secret = services.start_deposit(appointment=appointment)
     # The patient pays in a tab left open; our row has not heard about it yet.
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)

@@ -11,8 +11,8 @@ from appointments.models import Appointment
 from messaging.models import OutboundMessage
 from payments import links, services
 from payments.models import CancellationPolicyAgreement, Payment, Refund
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
 from tests.payments import helpers
-from tests.payments.factories import AppointmentFactory, LocationFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def panel_url(appointment):
 
 @pytest.fixture
 def paid_appointment(stripe_client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     payment, _ = services.start_deposit(appointment=appointment)
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     services.refresh_from_stripe(payment=payment)
@@ -116,7 +116,7 @@ def test_refund_form_bad_input_shows_a_message_not_an_error(staff_client, paid_a
 
 
 def test_no_show_fee_button_clicked_twice_charges_once(staff_client, stripe_client):
-    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW, **helpers.DEPOSIT_AND_FEES)
     helpers.saved_card(stripe_client, appointment.patient)
     client = staff_client("billing")
     for _ in range(2):
@@ -134,7 +134,7 @@ def csp_directives(response):
 
 
 def test_deposit_step_records_the_policy_agreement_then_shows_the_payment_element(client, stripe_client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     url = links.deposit_path(appointment)
 
     page = client.get(url)
@@ -180,7 +180,7 @@ def test_deposit_step_records_the_policy_agreement_then_shows_the_payment_elemen
 
 
 def test_deposit_link_forged_or_expired_is_404(client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     url = links.deposit_path(appointment)
     assert client.get(url[:-3] + "xx/").status_code == 404
     assert client.get(f"/book/pay/{links.make_token('deposit', appointment.pk)}/").status_code == 404  # wrong purpose
@@ -207,7 +207,7 @@ def test_card_on_file_without_deposit(client, stripe_client):
 
 def test_payments_are_switched_off_cleanly_without_keys(client, settings):
     settings.STRIPE_SECRET_KEY = ""
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     response = client.post(links.deposit_path(appointment), {"agree": "on"})
     assert response.status_code == 503
     assert "please call the clinic" in response.content.decode()
@@ -230,7 +230,7 @@ def make_paid(appointment, kind, cents, at):
 
 
 def test_patient_payments_page(staff_client, django_assert_max_num_queries):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     for i in range(5):
         make_paid(appointment, Payment.Kind.BALANCE, 1000 + i, timezone.now())
     client = staff_client("billing")
@@ -241,7 +241,7 @@ def test_patient_payments_page(staff_client, django_assert_max_num_queries):
 
 
 def test_takings_count_the_day_in_the_location_time_zone(staff_client, django_assert_max_num_queries):
-    appointment = AppointmentFactory()  # America/Los_Angeles (UTC-8 in November)
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)  # America/Los_Angeles (UTC-8 in November)
     utc = dt.UTC
     make_paid(appointment, Payment.Kind.DEPOSIT, 5000, dt.datetime(2026, 11, 20, 7, 30, tzinfo=utc))  # 19th 23:30
     make_paid(appointment, Payment.Kind.BALANCE, 15000, dt.datetime(2026, 11, 20, 8, 30, tzinfo=utc))  # 20th 00:30
@@ -276,7 +276,7 @@ def test_takings_count_the_day_in_the_location_time_zone(staff_client, django_as
 
 
 def test_payments_panel_query_count_does_not_grow_with_payments(staff_client, django_assert_max_num_queries):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     for i in range(8):
         payment = make_paid(appointment, Payment.Kind.BALANCE, 1000, timezone.now() + dt.timedelta(seconds=i))
         Refund.objects.create(
@@ -289,7 +289,7 @@ def test_payments_panel_query_count_does_not_grow_with_payments(staff_client, dj
 
 
 def test_front_desk_takes_the_balance_with_a_new_card_in_the_payment_element(staff_client, stripe_client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     client = staff_client("front_desk")
     response = client.post(
         panel_url(appointment) + "balance/", {"amount": "200", "method": "new", "card": "", "nonce": "abc123"}
@@ -310,7 +310,7 @@ def test_front_desk_takes_the_balance_with_a_new_card_in_the_payment_element(sta
 
 
 def test_balance_more_than_due_is_refused_with_a_message(staff_client):
-    appointment = AppointmentFactory()
+    appointment = AppointmentFactory(**helpers.DEPOSIT_AND_FEES)
     response = staff_client("billing").post(
         panel_url(appointment) + "balance/", {"amount": "250", "method": "new", "nonce": "n1"}, follow=True
     )
@@ -319,7 +319,7 @@ def test_balance_more_than_due_is_refused_with_a_message(staff_client):
 
 
 def test_billing_sends_a_pay_link_for_a_declined_fee(staff_client, stripe_client):
-    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW)
+    appointment = AppointmentFactory(status=Appointment.Status.NO_SHOW, **helpers.DEPOSIT_AND_FEES)
     helpers.saved_card(stripe_client, appointment.patient, number=helpers.DECLINED_ON_CHARGE)
     client = staff_client("billing")
     declined = client.post(panel_url(appointment) + "fee/", {"kind": "no_show_fee"}, follow=True)

@@ -6,7 +6,7 @@ from payments import stripe_gateway
 from privacy.gate import PolicyViolation
 from privacy.models import Disclosure
 from privacy.policy import Category
-from tests.payments.factories import PatientFactory
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.db import connection
 from payments import services
 from payments.models import Payment, ProcessedStripeEvent, Refund, SavedPaymentMethod
 from privacy.models import Disclosure
+from tests.factories import AppointmentFactory, PatientFactory
 from tests.payments import helpers
 from tests.payments.conftest import WEBHOOK_SECRET
-from tests.payments.factories import AppointmentFactory, PatientFactory
 
 URL = "/webhooks/stripe/"
 
@@ -36,7 +36,7 @@ def state_of_database():
 
 @pytest.mark.django_db
 def test_forged_signature_is_refused_and_changes_nothing(client, stripe_client):
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     before = state_of_database()
     obj = {"id": payment.payment_intent_id, "object": "payment_intent", "status": "succeeded"}
@@ -68,7 +68,7 @@ def test_stale_timestamp_is_refused(client):
 
 @pytest.mark.django_db
 def test_duplicate_event_is_applied_once(client, stripe_client):
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     intent = stripe_client.v1.payment_intents.retrieve(payment.payment_intent_id).to_dict()
     body, header = helpers.signed_event(helpers.event("evt_dup_1", "payment_intent.succeeded", intent), WEBHOOK_SECRET)
@@ -91,7 +91,7 @@ def test_duplicate_event_is_applied_once(client, stripe_client):
 def test_out_of_order_events_leave_the_final_state(client, stripe_client):
     """A stale 'requires_action' arriving after 'succeeded' must not undo the payment: the handler
     re-reads the PaymentIntent from Stripe instead of trusting the event's snapshot."""
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     stale_snapshot = stripe_client.v1.payment_intents.retrieve(payment.payment_intent_id).to_dict()
     stale_snapshot["status"] = "requires_action"
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
@@ -110,7 +110,7 @@ def test_out_of_order_events_leave_the_final_state(client, stripe_client):
 
 @pytest.mark.django_db
 def test_stale_failure_event_after_success_keeps_the_payment_paid(stripe_client):
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     services.refresh_from_stripe(payment=payment)
     failed_snapshot = {
@@ -126,7 +126,7 @@ def test_stale_failure_event_after_success_keeps_the_payment_paid(stripe_client)
 
 @pytest.mark.django_db
 def test_charge_refunded_records_refunds_made_in_the_dashboard(client, stripe_client):
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     services.refresh_from_stripe(payment=payment)
     # Someone refunds $10 in Stripe's dashboard; Stripe sends charge.refunded.
@@ -144,7 +144,7 @@ def test_charge_refunded_records_refunds_made_in_the_dashboard(client, stripe_cl
 
 @pytest.mark.django_db
 def test_charge_refunded_confirms_our_own_refund_without_duplicating_it(client, stripe_client):
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     payment = services.refresh_from_stripe(payment=payment)
     ours = services.refund_payment(payment=payment, amount_cents=5000, reason="Cancelled by clinic", user=None)
@@ -185,7 +185,7 @@ def test_events_for_objects_that_are_not_ours_are_acknowledged(client):
 
 @pytest.mark.django_db
 def test_webhook_unreachable_stripe_rolls_back_so_the_retry_applies_it(client, stripe_client, settings):
-    payment = deposit_intent(AppointmentFactory())
+    payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
     helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
     intent = stripe_client.v1.payment_intents.retrieve(payment.payment_intent_id).to_dict()
     body, header = helpers.signed_event(helpers.event("evt_retry", "payment_intent.succeeded", intent), WEBHOOK_SECRET)
@@ -223,7 +223,7 @@ def test_localstripe_delivers_signed_webhooks_that_we_verify_and_apply(live_serv
     """Deposit end to end: Stripe (localstripe) posts real signed events to our running server."""
     _register_localstripe_webhook(localstripe_url, f"{live_server.url}{URL}")
     try:
-        payment = deposit_intent(AppointmentFactory())
+        payment = deposit_intent(AppointmentFactory(**helpers.DEPOSIT_AND_FEES))
         helpers.confirm_like_stripe_js(stripe_client, payment.payment_intent_id)
 
         def applied():

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from privacy.portal_auth import LAST_SEEN_KEY, PATIENT_SESSION_KEY
-from tests.privacy.factories import PatientFactory
+from tests.factories import PatientFactory
 
 
 def code_from_mail(message) -> str:

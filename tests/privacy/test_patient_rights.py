@@ -17,8 +17,8 @@ from privacy.gate import disclose
 from privacy.models import Disclosure, PrivacyEvent, RightsRequest
 from privacy.policy import Category, Purpose
 from privacy.services import create_rights_request
+from tests.factories import AppointmentFactory, PatientFactory
 from tests.helpers import assert_rejected_by_database
-from tests.privacy.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def test_correction_request_lands_in_queue_and_is_applied(portal_client, patient
 
 def test_deletion_request_is_partially_fulfilled_with_reasons(portal_client, staff_client):
     patient = PatientFactory(first_name="Delia")
-    AppointmentFactory(patient=patient, starts_at=timezone.now() - dt.timedelta(days=400))
+    AppointmentFactory(patient=patient, starts_at=timezone.now() - dt.timedelta(days=400), status="completed")
     opt_in(patient)
     client = portal_client(patient)
     preview = client.get("/book/account/deletion/").text
@@ -172,7 +172,7 @@ def test_deletion_request_is_partially_fulfilled_with_reasons(portal_client, sta
 
 
 def test_deletion_of_a_never_seen_patient_removes_identity_too(staff_client):
-    patient = PatientFactory(first_name="Gone")
+    patient = PatientFactory(first_name="Gone", date_of_birth=dt.date(1988, 5, 2))
     rights_request = create_rights_request(patient=patient, kind="deletion")
 
     staff_client("manager").post(f"/staff/privacy/requests/{rights_request.pk}/", {"do": "fulfil_deletion"})

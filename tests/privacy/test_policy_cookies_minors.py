@@ -10,8 +10,7 @@ from privacy.minors import MinorNeedsGuardianConsent, assert_booking_allowed, ma
 from privacy.models import PolicyAcceptance, PolicyVersion
 from privacy.selectors import current_policy_version
 from privacy.services import record_guardian_consent, record_policy_acceptance
-from tests.factories import UserFactory
-from tests.privacy.factories import PatientFactory
+from tests.factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

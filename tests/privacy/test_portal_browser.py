@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from tests.privacy.factories import PatientFactory
+from tests.factories import PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

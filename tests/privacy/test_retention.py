@@ -16,9 +16,8 @@ from privacy.models import Disclosure, LegalHold, PortalSignInAttempt, PrivacyEv
 from privacy.policy import Category, Purpose
 from privacy.retention import medical_records_kept_until
 from privacy.services import place_legal_hold
-from tests.factories import UserFactory
+from tests.factories import AppointmentFactory, PatientFactory, UserFactory
 from tests.helpers import assert_rejected_by_database
-from tests.privacy.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,10 +50,11 @@ def dataset():
         data["held_patient"] = PatientFactory(first_name="Hal", date_of_birth=dt.date(1960, 1, 1))
     data["recent_patient"] = PatientFactory(first_name="Rita")
     data["new_lead"] = PatientFactory(first_name="Nina")
-    AppointmentFactory(patient=data["old_patient"], starts_at=years_ago(8))
-    AppointmentFactory(patient=data["minor_patient"], starts_at=years_ago(8, days=-1))  # aged 5 then
-    AppointmentFactory(patient=data["held_patient"], starts_at=years_ago(8, days=-2))
-    AppointmentFactory(patient=data["recent_patient"], starts_at=years_ago(1))
+    AppointmentFactory(patient=data["old_patient"], starts_at=years_ago(8), status="completed")
+    # the minor was aged 5 then
+    AppointmentFactory(patient=data["minor_patient"], starts_at=years_ago(8, days=-1), status="completed")
+    AppointmentFactory(patient=data["held_patient"], starts_at=years_ago(8, days=-2), status="completed")
+    AppointmentFactory(patient=data["recent_patient"], starts_at=years_ago(1), status="completed")
     # SMS consent: an old superseded opt-in, the old deciding opt-out, and recent events
     data["old_superseded"] = consent_event(data["recent_patient"], "opt_in", years_ago(6))
     data["old_deciding"] = consent_event(data["recent_patient"], "opt_out", years_ago(5, days=30))
