@@ -8,6 +8,7 @@ urlpatterns = [
     path("staff/calendar/week/", staff.week_view, name="appointments-week"),
     path("staff/appointments/new/", staff.create_appointment, name="appointments-new"),
     path("staff/appointments/<int:pk>/reschedule/", staff.reschedule_appointment, name="appointments-reschedule"),
+    path("staff/appointments/<int:pk>/move/", staff.move_appointment, name="appointments-move"),
     # Only the known actions: other apps hang pages under /staff/appointments/<id>/ too.
     re_path(
         r"^staff/appointments/(?P<pk>[0-9]+)/(?P<action>confirm|check-in|complete|no-show|cancel)/$",

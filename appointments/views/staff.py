@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from appointments import selectors, services
+from appointments import calendar_grid, selectors, services
 from appointments.forms import StaffAppointmentForm, StaffRescheduleForm
 from appointments.models import Appointment, Location, Provider, Room
 from cinrella.roles import Role, has_role
@@ -84,37 +84,62 @@ def day_view(request):
     starts, ends = selectors.local_day_bounds(day, day, tz)
     appointments = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
 
+    for appointment in appointments:
+        calendar_grid.place(appointment, day=day, tz=tz)
+    opening = location.opening_hours.filter(weekday=day.weekday()).values_list("opens", "closes")
+    context = {
+        "location": location,
+        "locations": _other_locations_for_switcher(location),
+        "day": day,
+        "by_room": by_room,
+        "columns": _day_columns(location, appointments, by_room=by_room),
+        "grid": calendar_grid.day_span(opening_hours=list(opening), appointments=appointments, day=day, tz=tz),
+        "count": len(appointments),
+        "previous_day": day - dt.timedelta(days=1),
+        "next_day": day + dt.timedelta(days=1),
+    }
+    return _render_local(request, "appointments/staff/day.html", context, location)
+
+
+def _day_columns(location, appointments, *, by_room: bool) -> list[dict]:
+    """One column per active room or per provider working at the location. `drop` is what a card
+    dropped on the column changes (the day view's drag and drop); None: not a drop target."""
     grouped: dict[int | None, list] = defaultdict(list)
     for appointment in appointments:
         grouped[appointment.room_id if by_room else appointment.provider_id].append(appointment)
     columns = []
     if by_room:
         for room in Room.objects.filter(location=location, active=True).order_by("name"):
-            columns.append({"label": room.name, "appointments": grouped.pop(room.pk, []), "provider": None})
+            columns.append(
+                {"label": room.name, "appointments": grouped.pop(room.pk, []), "provider": None, "drop": room.pk}
+            )
     else:
         providers = Provider.objects.filter(active=True, working_hours__location=location).distinct()
         for provider in providers.order_by("display_name"):
             columns.append(
-                {"label": provider.display_name, "appointments": grouped.pop(provider.pk, []), "provider": provider}
+                {
+                    "label": provider.display_name,
+                    "appointments": grouped.pop(provider.pk, []),
+                    "provider": provider,
+                    "drop": provider.pk,
+                }
             )
-    # Appointments of a provider/room outside the header list (inactive now, or no room) still show.
+    # Appointments of a provider/room outside the header list (inactive now, or no room) still
+    # show, in columns nothing can be dropped on.
     for leftovers in grouped.values():
         first = leftovers[0]
         if by_room:
             label, provider = (first.room.name if first.room else "No room"), None
         else:
             label, provider = first.provider.display_name, first.provider
-        columns.append({"label": label, "appointments": leftovers, "provider": provider})
-    context = {
-        "location": location,
-        "day": day,
-        "by_room": by_room,
-        "columns": columns,
-        "count": len(appointments),
-        "previous_day": day - dt.timedelta(days=1),
-        "next_day": day + dt.timedelta(days=1),
-    }
-    return _render_local(request, "appointments/staff/day.html", context, location)
+        columns.append({"label": label, "appointments": leftovers, "provider": provider, "drop": None})
+    return columns
+
+
+def _other_locations_for_switcher(location) -> list[Location]:
+    """All locations, for the day view's switcher (shown only when there is more than one)."""
+    locations = list(Location.objects.order_by("name").only("pk", "name"))
+    return locations if len(locations) > 1 else []
 
 
 @login_required
@@ -201,7 +226,8 @@ def create_appointment(request):
 
 def _day_url(appointment, location):
     tz = ZoneInfo(location.time_zone)
-    return f"{reverse('appointments-day')}?date={appointment.starts_at.astimezone(tz).date().isoformat()}"
+    day = appointment.starts_at.astimezone(tz).date().isoformat()
+    return f"{reverse('appointments-day')}?date={day}&location={location.pk}"
 
 
 @login_required
@@ -249,6 +275,56 @@ def reschedule_appointment(request, pk: int):
         "title": f"Reschedule appointment #{appointment.pk}",
     }
     return _render_local(request, "appointments/staff/form.html", context, location, status=409 if conflicts else 200)
+
+
+@login_required
+@require_POST
+def move_appointment(request, pk: int):
+    """Drop target of the day view's drag and drop. Same rules as the reschedule form (the same
+    form and service); answers JSON for the script: {"ok": true} or {"error": "<what to fix>"}."""
+    _require_schedule_role(request)
+    appointment = get_object_or_404(Appointment.objects.select_related("location", "service", "provider"), pk=pk)
+    location = appointment.location
+    data = request.POST.copy()
+    if not data.get("provider"):  # dropped on a room column: the provider stays
+        data["provider"] = str(appointment.provider_id)
+    form = StaffRescheduleForm(data, location=location)
+    if not form.is_valid() or not form.cleaned_data.get("starts_at"):
+        return JsonResponse({"error": _first_form_error(form)}, status=400)
+    moved = form.cleaned_data
+    try:
+        services.reschedule_appointment(
+            appointment=appointment, starts_at=moved["starts_at"], provider=moved["provider"], room=moved["room"]
+        )
+    except (services.SlotTaken, services.NoRoomAvailable) as exc:
+        conflicts = _conflict_context(form, location, appointment=appointment)
+        return JsonResponse({"error": _conflict_sentence(conflicts, location) or str(exc)}, status=409)
+    except services.SchedulingError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    local = moved["starts_at"].astimezone(ZoneInfo(location.time_zone))
+    messages.success(
+        request,
+        f"Moved appointment #{appointment.pk} to {local:%-I:%M %p} with {moved['provider'].display_name}.",
+    )
+    return JsonResponse({"ok": True})
+
+
+def _first_form_error(form) -> str:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        return f"{label or field.capitalize()}: {errors[0]}" if field != "__all__" else errors[0]
+    return "That time does not exist on this day (the clocks change)."
+
+
+def _conflict_sentence(conflicts, location) -> str:
+    """'That time overlaps 10:00–10:45 AM Ana R. (Chemical peel, Dr. Vega).' for the script."""
+    tz = ZoneInfo(location.time_zone)
+    parts = [
+        f"{c.starts_at.astimezone(tz):%-I:%M}–{c.ends_at.astimezone(tz):%-I:%M %p} "
+        f"{c.patient.full_name} ({c.service.name}, {c.provider.display_name}{', ' + c.room.name if c.room else ''})"
+        for c in conflicts
+    ]
+    return f"That time overlaps {'; '.join(parts)}." if parts else ""
 
 
 def _consent_warning(appointment, action: str, error: str | None) -> dict | None:

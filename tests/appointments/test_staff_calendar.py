@@ -160,7 +160,10 @@ def test_create_from_the_form_and_an_overlap_shows_the_conflict(staff_client, po
     created = client.post("/staff/appointments/new/", form)
     clash = client.post("/staff/appointments/new/", {**form, "patient": other.pk, "time": "10:30"})
 
-    assert created.status_code == 302 and created["Location"] == "/staff/calendar/?date=2026-11-30"
+    assert (
+        created.status_code == 302
+        and created["Location"] == f"/staff/calendar/?date=2026-11-30&location={portal_clinic['location'].pk}"
+    )
     appointment = Appointment.objects.get()
     assert appointment.starts_at == dt.datetime(2026, 11, 30, 18, 0, tzinfo=dt.UTC)
     assert appointment.room == portal_clinic["room"] and appointment.source == "staff"
@@ -259,3 +262,141 @@ def test_today_list_links_payments_for_front_desk_but_not_for_providers(staff_cl
 
     assert f"/staff/payments/appointment/{appointment.pk}/" in front_desk
     assert "/staff/payments/" not in provider
+
+
+# --- drag and drop on the day view (static/js/calendar.js posts to the move endpoint) -------------
+
+
+def second_provider(clinic):
+    other = ProviderFactory(services=[clinic["service"], clinic["peel"]], display_name="Dr. Other")
+    WorkingHoursFactory(provider=other, location=clinic["location"], weekday=3)
+    return other
+
+
+def test_day_view_gives_the_script_the_grid_and_what_each_card_may_do(staff_client, portal_clinic, frozen_now):
+    client = staff_client("front_desk")
+    booked = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["peel"],
+        provider=portal_clinic["provider"],
+        starts_at=TODAY_10,
+    )
+    done = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["peel"],
+        provider=portal_clinic["provider"],
+        starts_at=TODAY_10 + dt.timedelta(hours=2),
+        status=Appointment.Status.COMPLETED,
+    )
+    page = client.get("/staff/calendar/?date=2026-11-25").text
+
+    # Opening hours 8:00–19:00 on Wednesdays: the grid spans 480–1140 minutes of the local day.
+    assert 'data-grid-starts="480" data-grid-ends="1140"' in page
+    assert f'data-drop="{portal_clinic["provider"].pk}"' in page
+    assert 'data-start="600" data-minutes="45"' in page  # 10:00 local, a 45-minute peel
+    assert f'data-move-url="/staff/appointments/{booked.pk}/move/"' in page
+    assert f"/staff/appointments/{done.pk}/move/" not in page  # completed visits stay put
+    assert "js/calendar.js" in page
+
+
+def test_dropping_a_card_on_another_provider_and_time_moves_it(staff_client, portal_clinic, frozen_now):
+    client = staff_client("front_desk")
+    other = second_provider(portal_clinic)
+    appointment = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["service"],
+        provider=portal_clinic["provider"],
+        room=portal_clinic["room"],
+        starts_at=TODAY_10 + dt.timedelta(days=1),
+    )
+
+    answer = client.post(
+        f"/staff/appointments/{appointment.pk}/move/", {"date": "2026-11-26", "time": "14:30", "provider": other.pk}
+    )
+
+    assert answer.status_code == 200 and answer.json() == {"ok": True}
+    appointment.refresh_from_db()
+    assert appointment.provider == other and appointment.room == portal_clinic["room"]
+    assert appointment.starts_at == dt.datetime(2026, 11, 26, 22, 30, tzinfo=dt.UTC)
+    day = client.get("/staff/calendar/?date=2026-11-26").text
+    assert f"Moved appointment #{appointment.pk} to 2:30 PM with Dr. Other." in day
+
+
+def test_dropping_on_a_room_column_keeps_the_provider(staff_client, portal_clinic, frozen_now):
+    client = staff_client("front_desk")
+    room_2 = RoomFactory(location=portal_clinic["location"], room_type=portal_clinic["room"].room_type, name="Room 2")
+    appointment = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["service"],
+        provider=portal_clinic["provider"],
+        room=portal_clinic["room"],
+        starts_at=TODAY_10 + dt.timedelta(days=1),
+    )
+
+    answer = client.post(
+        f"/staff/appointments/{appointment.pk}/move/", {"date": "2026-11-26", "time": "11:00", "room": room_2.pk}
+    )
+
+    assert answer.json() == {"ok": True}
+    appointment.refresh_from_db()
+    assert appointment.room == room_2 and appointment.provider == portal_clinic["provider"]
+
+
+def test_a_drop_onto_a_busy_time_names_the_clash_and_changes_nothing(staff_client, portal_clinic, frozen_now):
+    client = staff_client("front_desk")
+    appointment = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["peel"],
+        provider=portal_clinic["provider"],
+        starts_at=TODAY_10 + dt.timedelta(days=1),
+    )
+    blocker = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["peel"],
+        provider=portal_clinic["provider"],
+        starts_at=TODAY_10 + dt.timedelta(days=1, hours=3),
+    )
+
+    answer = client.post(
+        f"/staff/appointments/{appointment.pk}/move/",
+        {"date": "2026-11-26", "time": "13:15", "provider": portal_clinic["provider"].pk},
+    )
+
+    assert answer.status_code == 409
+    error = answer.json()["error"]
+    assert error.startswith("That time overlaps 1:00–1:45 PM") and blocker.patient.full_name in error
+    appointment.refresh_from_db()
+    assert appointment.starts_at == TODAY_10 + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"date": "2026-11-26", "time": "25:00"}, "Time: Enter a valid time."),
+        ({"date": "not a day", "time": "10:00"}, "Date: Enter a valid date."),
+        ({"date": "2026-11-26", "time": "10:00", "provider": "999999"}, "Provider: Select a valid choice."),
+        ({"date": "2027-03-14", "time": "02:30"}, "does not exist on this day"),
+    ],
+)
+def test_a_bad_drop_answers_a_clear_error_not_a_500(staff_client, portal_clinic, frozen_now, data, message):
+    client = staff_client("front_desk")
+    appointment = AppointmentFactory(
+        location=portal_clinic["location"], service=portal_clinic["peel"], provider=portal_clinic["provider"]
+    )
+    answer = client.post(f"/staff/appointments/{appointment.pk}/move/", data)
+    assert answer.status_code == 400 and message in answer.json()["error"]
+
+
+def test_finished_visits_cannot_be_moved_and_billing_cannot_move_anything(staff_client, portal_clinic, frozen_now):
+    appointment = AppointmentFactory(
+        location=portal_clinic["location"],
+        service=portal_clinic["peel"],
+        provider=portal_clinic["provider"],
+        status=Appointment.Status.COMPLETED,
+    )
+    data = {"date": "2026-11-26", "time": "10:00"}
+    front_desk = staff_client("front_desk")
+    refused = front_desk.post(f"/staff/appointments/{appointment.pk}/move/", data)
+    assert refused.status_code == 409 and refused.json()["error"]
+    assert front_desk.get(f"/staff/appointments/{appointment.pk}/move/").status_code == 405
+    assert staff_client("billing").post(f"/staff/appointments/{appointment.pk}/move/", data).status_code == 403
