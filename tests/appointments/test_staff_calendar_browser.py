@@ -81,6 +81,12 @@ def test_front_desk_drags_a_visit_to_another_provider_and_time(live_server, staf
     page.screenshot(path=str(_artifact("staff_day_grid_after_drag")), full_page=True)
     assert page.errors == []  # no CSP violation, no script error
 
+    # Double-clicking a free time opens the booking form for that provider and time.
+    page.locator(f'.cal-column[data-drop="{other.pk}"] .cal-body').dblclick(position={"x": 40, "y": 60 * PX_PER_MINUTE})
+    page.wait_for_url("**/staff/appointments/new/**")
+    assert f"provider={other.pk}" in page.url and f"date={day.isoformat()}" in page.url and "time=09:00" in page.url
+    assert page.locator("#id_time").input_value() == "09:00"
+
 
 def test_a_drop_on_a_taken_time_says_why_and_moves_nothing(live_server, staff_page):
     location, day, appointment, other = a_day_with_two_providers()
