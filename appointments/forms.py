@@ -36,6 +36,8 @@ class SlotForm(forms.Form):
     service = forms.IntegerField(widget=forms.HiddenInput)
     who = forms.CharField(max_length=12, widget=forms.HiddenInput)
     starts_at = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    # The location id as typed (blank: the only location); the view checks it offers the service.
+    location = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
     def clean_who(self):
         who = self.cleaned_data["who"]
@@ -109,8 +111,20 @@ class ConsentsForm(forms.Form):
         return True
 
 
+RESCHEDULE_WITH = {"same": "Same provider", "any": "Anyone available"}
+
+
+def reschedule_with(value: str | None) -> str:
+    """Who a patient reschedules with: "same" (the default, also for anything unknown) or "any"."""
+    return value if value in RESCHEDULE_WITH else "same"
+
+
 class PortalRescheduleForm(forms.Form):
     starts_at = forms.CharField(max_length=40)
+    who = forms.CharField(max_length=8, required=False)
+
+    def clean_who(self):
+        return reschedule_with(self.cleaned_data.get("who"))
 
     def clean_starts_at(self):
         return SlotForm.clean_starts_at(self)

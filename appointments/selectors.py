@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models import FloatField, Func, Prefetch, Q
+from django.db.models import Exists, FloatField, Func, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from appointments import availability
@@ -55,8 +55,29 @@ def location_zone(location: Location) -> ZoneInfo:
 
 
 def default_location() -> Location | None:
-    """The clinic location the portal books at (the first one; multi-location choice is future work)."""
+    """The first clinic location: the staff home's location, and the portal's fallback when no
+    location offers a service yet (its page then shows no times and the phone number)."""
     return Location.objects.order_by("pk").first()
+
+
+def locations_offering(service: Service) -> list[Location]:
+    """Locations where `service` can be booked, by name, in 1 query: an active provider who does
+    it has working hours there and, when the service needs a room, the location has an active room
+    of a type the service needs."""
+    works_here = WorkingHours.objects.filter(location=OuterRef("pk"), provider__active=True, provider__services=service)
+    suitable_room = Room.objects.filter(location=OuterRef("pk"), active=True, room_type__services=service)
+    needs_no_room = ~Exists(Service.room_types.through.objects.filter(service_id=service.pk))
+    return list(
+        Location.objects.filter(Exists(works_here))
+        .filter(Q(Exists(suitable_room)) | needs_no_room)
+        .order_by("name", "pk")
+    )
+
+
+def providers_at(*, service: Service, location: Location):
+    """Active providers who do `service` and have working hours at `location`, by name (1 query)."""
+    works_here = WorkingHours.objects.filter(provider=OuterRef("pk"), location=location)
+    return Provider.objects.filter(Exists(works_here), active=True, services=service).order_by("display_name", "pk")
 
 
 def local_day_bounds(day_from: dt.date, day_to: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -84,8 +105,10 @@ def availability_inputs(
     end_date: dt.date,
     provider_id: int | None = None,
     ignore_appointment_id: int | None = None,
+    prefer_provider_id: int | None = None,
 ) -> AvailabilityInputs:
-    """Load everything `bookable_slots` needs in 6 queries."""
+    """Load everything `bookable_slots` needs in 8 queries. `prefer_provider_id` goes first in the
+    providers' order, so "any provider" proposes them whenever they are free."""
     tz = location_zone(location)
     # Held ranges reach beyond the day by at most the buffers; a day of margin covers them.
     range_start, range_end = local_day_bounds(start_date - dt.timedelta(days=1), end_date + dt.timedelta(days=1), tz)
@@ -125,6 +148,8 @@ def availability_inputs(
             ),
         )
     )
+    if prefer_provider_id is not None:
+        providers.sort(key=lambda p: p.pk != prefer_provider_id)  # stable: the rest stay by id
     provider_ids = [p.pk for p in providers]
 
     room_type_ids = list(service.room_types.values_list("pk", flat=True))
@@ -191,9 +216,11 @@ def available_slots(
     step_minutes: int = 15,
     not_before: dt.datetime | None = None,
     ignore_appointment_id: int | None = None,
+    prefer_provider_id: int | None = None,
 ) -> list[availability.Slot]:
     """Bookable slots for one provider (`provider_id`) or any provider (None); by default from now
-    plus the minimum notice."""
+    plus the minimum notice. With any provider, `prefer_provider_id` gets a time whenever they are
+    free (otherwise the first free provider by id does)."""
     inputs = availability_inputs(
         service=service,
         location=location,
@@ -201,6 +228,7 @@ def available_slots(
         end_date=end_date,
         provider_id=provider_id,
         ignore_appointment_id=ignore_appointment_id,
+        prefer_provider_id=prefer_provider_id,
     )
     return availability.bookable_slots(
         service=inputs.service,

@@ -206,9 +206,12 @@ def reschedule_appointment(
     by_patient: bool = False,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Move a booked/confirmed visit. A patient may do it only outside the late-change window and
-    only to a time the engine offers (same provider unless they chose "anyone"); staff may move it
-    anywhere the database allows."""
+    """Move a booked/confirmed visit (same location). A patient may do it only outside the
+    late-change window and only to a time the engine offers: with `provider` (the same one), or
+    with `provider=None` ("anyone") the engine picks who and which room — the current provider
+    whenever they are free, someone else otherwise. Staff may move it anywhere the database allows
+    (`provider=None` keeps the provider). The provider and room may change; the signal carries the
+    previous start and provider either way."""
     now = now or timezone.now()
     current = _locked(appointment)
     if current.status not in OPEN_STATUSES:
@@ -269,6 +272,7 @@ def _offered_slot_ignoring(appointment: Appointment, *, starts_at, provider, now
         provider_id=provider.pk if provider else None,
         not_before=now + selectors.min_notice(),
         ignore_appointment_id=appointment.pk,
+        prefer_provider_id=appointment.provider_id,
     )
     return next((s for s in slots if s.starts_at == starts_at), None)
 

@@ -1,15 +1,20 @@
-"""The patient booking portal (/book/): service → provider or anyone → date → time → details →
-consents → (deposit: wired by the payments app; skipped for now) → confirmation with .ics and a
-signed, expiring manage link.
+"""The patient booking portal (/book/): service → location (only when several offer it) →
+provider or anyone → date → time → details → consents → deposit (payments app, when the service
+has one and Stripe is set up) → confirmation with .ics and a signed, expiring manage link.
 
 No PHI in URLs: steps after the time are POSTs, and the details typed so far travel in the form
 body of the next step (re-validated at every step), never in the session or a query string. The
+chosen location (an id, not PHI) travels as `?location=` on the GET steps and a hidden field on
+the POST steps, and is checked against the locations offering the service at every step. The
 manage token is the signed appointment id (django.core.signing.TimestampSigner)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -23,7 +28,7 @@ from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
 from appointments import portal_consents, selectors, services
-from appointments.forms import ConsentsForm, DetailsForm, PortalRescheduleForm, SlotForm
+from appointments.forms import ConsentsForm, DetailsForm, PortalRescheduleForm, SlotForm, reschedule_with
 from appointments.models import Appointment, Location, Provider, Service
 from appointments.ratelimit import rate_limited
 from cinrella.request_meta import client_ip, user_agent
@@ -58,11 +63,71 @@ def appointment_from_token(token: str) -> Appointment:
     return get_object_or_404(Appointment.objects.select_related("location", "service", "provider", "room"), pk=int(pk))
 
 
-def _location() -> Location:
-    location = selectors.default_location()
-    if location is None:
-        raise Http404("Online booking is not set up yet.")
-    return location
+@dataclass(frozen=True)
+class Where:
+    """The location a booking is for, and whether the patient had several to choose from."""
+
+    location: Location
+    several: bool
+
+    @property
+    def query(self) -> str:
+        """What carries the choice on GET links (appended after another parameter)."""
+        return "&" + urlencode({"location": self.location.pk})
+
+
+class UnknownLocation(Exception):
+    """A location id that is not one of those offering the service (tampered with, or stale)."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        super().__init__("That location is not available for this service.")
+
+
+def _offering(service: Service) -> list[Location]:
+    """Where `service` can be booked (1 query); when nowhere yet, the first location, whose page
+    then shows no times and the phone number."""
+    locations = selectors.locations_offering(service)
+    if not locations:
+        default = selectors.default_location()
+        if default is None:
+            raise Http404("Online booking is not set up yet.")
+        locations = [default]
+    return locations
+
+
+def _where(service: Service, raw: str | None) -> Where | None:
+    """The chosen location from `raw` (the id in the query string or the form). The only location
+    offering the service is chosen without asking; with several and none named → None (ask).
+    Any other id → UnknownLocation."""
+    locations = _offering(service)
+    several = len(locations) > 1
+    raw = (raw or "").strip()
+    if not raw:
+        return None if several else Where(locations[0], several)
+    chosen = next((loc for loc in locations if str(loc.pk) == raw), None)
+    if chosen is None:
+        raise UnknownLocation(service)
+    return Where(chosen, several)
+
+
+def _location_checked(view):
+    """An UnknownLocation in `view` → the location choice again with a clear message (HTTP 404)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except UnknownLocation as exc:
+            return _locations_page(request, exc.service, error=str(exc), status=404)
+
+    return wrapper
+
+
+def _locations_page(request, service: Service, *, error: str | None = None, status: int = 200):
+    choices = [(location, _tz_label(location)) for location in _offering(service)]
+    context = {"service": service, "choices": choices, "several": True, "error": error}
+    return _render(request, "appointments/portal/locations.html", context, status=status)
 
 
 def _bookable_services():
@@ -86,15 +151,16 @@ def _render(request, template, context, status=200):
     return render(request, template, context, status=status)
 
 
-def _provider_or_404(service: Service, who: str) -> Provider | None:
+def _provider_or_404(service: Service, who: str, location: Location) -> Provider | None:
+    """None for "any"; otherwise an active provider who does `service` at `location`, or 404."""
     if who == "any":
         return None
-    if not who.isdigit():
+    if not (who.isascii() and who.isdigit() and len(who) <= 9):
         raise Http404
-    return get_object_or_404(Provider.objects.filter(active=True, services=service), pk=int(who))
+    return get_object_or_404(selectors.providers_at(service=service, location=location), pk=int(who))
 
 
-def _slots_by_day(service, location, start_date, provider_id, *, ignore_appointment_id=None):
+def _slots_by_day(service, location, start_date, provider_id, *, ignore_appointment_id=None, prefer_provider_id=None):
     tz = ZoneInfo(location.time_zone)
     slots = selectors.available_slots(
         service=service,
@@ -103,6 +169,7 @@ def _slots_by_day(service, location, start_date, provider_id, *, ignore_appointm
         end_date=start_date + dt.timedelta(days=DAYS_SHOWN - 1),
         provider_id=provider_id,
         ignore_appointment_id=ignore_appointment_id,
+        prefer_provider_id=prefer_provider_id,
     )
     days: OrderedDict[dt.date, list] = OrderedDict((start_date + dt.timedelta(days=i), []) for i in range(DAYS_SHOWN))
     for slot in slots:
@@ -110,8 +177,10 @@ def _slots_by_day(service, location, start_date, provider_id, *, ignore_appointm
     return days
 
 
-def _picker_context(request, service, location, provider_id, *, chosen=None, ignore_appointment_id=None):
-    """Date strip for 14 days and the times of the selected day, in the clinic's time zone."""
+def _picker_context(
+    request, service, location, provider_id, *, chosen=None, ignore_appointment_id=None, prefer_provider_id=None
+):
+    """Date strip for 14 days and the times of the selected day, in the location's time zone."""
     tz = ZoneInfo(location.time_zone)
     today = timezone.now().astimezone(tz).date()
     try:
@@ -120,7 +189,14 @@ def _picker_context(request, service, location, provider_id, *, chosen=None, ign
         start = today
     if chosen is not None:
         start = max(chosen.astimezone(tz).date(), today)
-    days = _slots_by_day(service, location, start, provider_id, ignore_appointment_id=ignore_appointment_id)
+    days = _slots_by_day(
+        service,
+        location,
+        start,
+        provider_id,
+        ignore_appointment_id=ignore_appointment_id,
+        prefer_provider_id=prefer_provider_id,
+    )
     try:
         selected = dt.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
@@ -150,22 +226,40 @@ def choose_service(request):
     return _render(request, "appointments/portal/services.html", {"services": list(_bookable_services())})
 
 
+@_location_checked
 def choose_provider(request, service_id: int):
+    """The location choice when several locations offer the service and none is chosen yet;
+    otherwise the providers at the chosen (or only) location."""
     service = get_object_or_404(_bookable_services(), pk=service_id)
-    providers = list(Provider.objects.filter(active=True, services=service).order_by("display_name"))
-    return _render(request, "appointments/portal/providers.html", {"service": service, "providers": providers})
+    where = _where(service, request.GET.get("location"))
+    if where is None:
+        return _locations_page(request, service)
+    providers = list(selectors.providers_at(service=service, location=where.location))
+    context = {"service": service, "providers": providers, "location": where.location, "where": where}
+    return _render(request, "appointments/portal/providers.html", context)
 
 
-def choose_time(request, service_id: int, who: str, *, chosen=None, taken=False):
+@_location_checked
+def choose_time(request, service_id: int, who: str):
     service = get_object_or_404(_bookable_services(), pk=service_id)
-    provider = _provider_or_404(service, who)
-    location = _location()
+    where = _where(service, request.GET.get("location"))
+    if where is None:
+        return redirect("appointments-portal-provider", service_id=service.pk)
+    provider = _provider_or_404(service, who, where.location)
+    return _time_page(request, service, who, provider, where)
+
+
+def _time_page(request, service, who, provider, where: Where, *, chosen=None, taken=False):
+    location = where.location
     context = {
         "service": service,
         "provider": provider,
         "who": who,
         "location": location,
+        "where": where,
         "taken": taken,
+        "query": where.query,
+        "hidden": [("service", service.pk), ("who", who), ("location", location.pk)],
         **_picker_context(request, service, location, provider and provider.pk, chosen=chosen),
     }
     return _render(request, "appointments/portal/time.html", context, status=409 if taken else 200)
@@ -190,11 +284,12 @@ def _still_offered(service, location, form, provider_id) -> bool:
     return any(s.starts_at == form.cleaned_data["starts_at"] for s in slots)
 
 
-def _step_context(form, service, location, provider):
+def _step_context(form, service, where: Where, provider):
     return {
         "slot_form": form,
         "service": service,
-        "location": location,
+        "location": where.location,
+        "where": where,
         "provider": provider,
         "starts_at": form.cleaned_data["starts_at"],
         "ends_at": form.cleaned_data["starts_at"] + dt.timedelta(minutes=service.duration_minutes),
@@ -202,24 +297,37 @@ def _step_context(form, service, location, provider):
     }
 
 
-def _taken(request, form, service):
-    return choose_time(request, service.pk, form.cleaned_data["who"], chosen=form.cleaned_data["starts_at"], taken=True)
+def _taken(request, form, service, provider, where: Where):
+    who, chosen = form.cleaned_data["who"], form.cleaned_data["starts_at"]
+    return _time_page(request, service, who, provider, where, chosen=chosen, taken=True)
+
+
+def _posted_where(form, service):
+    """(where, provider) of a posted step; where is None when several locations offer the service
+    and the form names none (a stale page): the caller sends the patient to choose one."""
+    where = _where(service, form.cleaned_data["location"])
+    if where is None:
+        return None, None
+    return where, _provider_or_404(service, form.cleaned_data["who"], where.location)
 
 
 @never_cache
 @require_POST
 @rate_limited("booking")
+@_location_checked
 def details_step(request):
     """Time chosen → details form. Submitted details → consents step (or the under-18 refusal)."""
     form, service = _slot_or_none(request)
     if form is None:
         return redirect("appointments-portal")
-    location = _location()
-    provider = _provider_or_404(service, form.cleaned_data["who"])
-    context = _step_context(form, service, location, provider)
+    where, provider = _posted_where(form, service)
+    if where is None:
+        return redirect("appointments-portal-provider", service_id=service.pk)
+    location = where.location
+    context = _step_context(form, service, where, provider)
     if "first_name" not in request.POST:
         if not _still_offered(service, location, form, provider and provider.pk):
-            return _taken(request, form, service)
+            return _taken(request, form, service, provider, where)
         return _render(request, "appointments/portal/details.html", {**context, "details": DetailsForm()})
 
     details = DetailsForm(request.POST)
@@ -247,14 +355,17 @@ def _consent_texts():
 @never_cache
 @require_POST
 @rate_limited("booking")
+@_location_checked
 def confirm_step(request):
     """Consents given → book (deposit step: the payments app inserts itself here)."""
     form, service = _slot_or_none(request)
     if form is None:
         return redirect("appointments-portal")
-    location = _location()
-    provider = _provider_or_404(service, form.cleaned_data["who"])
-    context = _step_context(form, service, location, provider)
+    where, provider = _posted_where(form, service)
+    if where is None:
+        return redirect("appointments-portal-provider", service_id=service.pk)
+    location = where.location
+    context = _step_context(form, service, where, provider)
     details = DetailsForm(request.POST)
     if not details.is_valid():
         return _render(request, "appointments/portal/details.html", {**context, "details": details})
@@ -269,7 +380,7 @@ def confirm_step(request):
     try:
         appointment = _book(request, service, location, provider, form, details, consents)
     except services.SlotTaken:
-        return _taken(request, form, service)
+        return _taken(request, form, service, provider, where)
     if service.deposit_cents and settings.STRIPE_SECRET_KEY:
         # The deposit step (payments): Stripe's Payment Element, then back to the confirmation.
         return redirect(deposit_path(appointment))
@@ -389,21 +500,25 @@ def cancel(request, token: str):
 @never_cache
 @rate_limited("manage", methods=("GET", "POST"))
 def reschedule(request, token: str):
+    """A new time with the same provider (default) or anyone available at the same location
+    (`who=same|any`: a query parameter for the picker, a form field when posting)."""
     appointment = appointment_from_token(token)
     context = _manage_context(appointment, token)
     if not context["open"] or context["late"]:
         return _render(
             request, "appointments/portal/manage.html", context, status=409 if request.method == "POST" else 200
         )
+    who = reschedule_with(request.GET.get("who"))
     chosen, taken, error = None, False, None
     if request.method == "POST":
         form = PortalRescheduleForm(request.POST)
         if form.is_valid():
+            who = form.cleaned_data["who"]
             try:
                 services.reschedule_appointment(
                     appointment=appointment,
                     starts_at=form.cleaned_data["starts_at"],
-                    provider=appointment.provider,
+                    provider=appointment.provider if who == "same" else None,
                     by_patient=True,
                 )
             except services.SlotTaken:
@@ -419,10 +534,25 @@ def reschedule(request, token: str):
             request,
             appointment.service,
             appointment.location,
-            appointment.provider_id,
+            appointment.provider_id if who == "same" else None,
             chosen=chosen,
             ignore_appointment_id=appointment.pk,
+            prefer_provider_id=appointment.provider_id,
         )
     )
-    context.update({"taken": taken, "error": error})
+    others = (
+        selectors.providers_at(service=appointment.service, location=appointment.location)
+        .exclude(pk=appointment.provider_id)
+        .exists()
+    )
+    context.update(
+        {
+            "taken": taken,
+            "error": error,
+            "who": who,
+            "others": others or who == "any",
+            "query": "&" + urlencode({"who": who}) if who == "any" else "",
+            "hidden": [("who", who)],
+        }
+    )
     return _render(request, "appointments/portal/reschedule.html", context, status=409 if taken or error else 200)
