@@ -1,8 +1,36 @@
+import os
+from pathlib import Path
+
 import pytest
+from django.db import connections
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 
 from tests.factories import TOTPDeviceFactory, UserFactory
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium driven by Playwright's sync API (no browser downloads).
+
+    Function scope: two sync Playwright instances must never be alive at once in one thread. Ask
+    for `live_server` before this fixture so the browser (and its keep-alive connections) closes
+    before the server stops. DJANGO_ALLOW_ASYNC_UNSAFE is set for the suite (pyproject): the ORM
+    calls a test makes beside Playwright's event loop are plain synchronous calls."""
+    if not Path(CHROMIUM_PATH).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM_PATH}: apt-get install chromium (see README)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    # ORM calls made while Playwright's loop ran may have their own connection (Django keys
+    # connections by context there); close them, or the test database cannot be dropped.
+    connections.close_all()
 
 
 def current_code(device) -> str:

@@ -240,22 +240,16 @@ def reschedule_appointment(request, pk: int):
     if request.method == "POST":
         form = StaffRescheduleForm(request.POST, location=location)
         if form.is_valid() and form.cleaned_data.get("starts_at"):
-            data = form.cleaned_data
-            try:
-                services.reschedule_appointment(
-                    appointment=appointment, starts_at=data["starts_at"], provider=data["provider"], room=data["room"]
-                )
-            except (services.SlotTaken, services.NoRoomAvailable) as exc:
-                conflicts = _conflict_context(form, location, appointment=appointment)
-                if conflicts:
-                    form.add_error(None, "That time overlaps another appointment (see below).")
-                else:
-                    form.add_error("room", str(exc))
-            except services.SchedulingError as exc:
-                form.add_error(None, str(exc))
-            else:
+            refused, conflicts = _reschedule_from(form, appointment)
+            if refused is None:
                 messages.success(request, f"Moved appointment #{appointment.pk}.")
                 return redirect(_day_url(appointment, location))
+            if conflicts:
+                form.add_error(None, "That time overlaps another appointment (see below).")
+            elif isinstance(refused, services.NoRoomAvailable):
+                form.add_error("room", str(refused))
+            else:
+                form.add_error(None, str(refused))
     else:
         local = appointment.starts_at.astimezone(tz)
         form = StaffRescheduleForm(
@@ -277,6 +271,21 @@ def reschedule_appointment(request, pk: int):
     return _render_local(request, "appointments/staff/form.html", context, location, status=409 if conflicts else 200)
 
 
+def _reschedule_from(form, appointment) -> tuple[services.SchedulingError | None, list]:
+    """Run the reschedule service with a valid form (the reschedule page and the drag and drop).
+    Returns (None, []) when moved, else why not and, for a clash, the appointments in the way."""
+    data = form.cleaned_data
+    try:
+        services.reschedule_appointment(
+            appointment=appointment, starts_at=data["starts_at"], provider=data["provider"], room=data["room"]
+        )
+    except (services.SlotTaken, services.NoRoomAvailable) as exc:
+        return exc, _conflict_context(form, appointment.location, appointment=appointment)
+    except services.SchedulingError as exc:
+        return exc, []
+    return None, []
+
+
 @login_required
 @require_POST
 def move_appointment(request, pk: int):
@@ -291,16 +300,10 @@ def move_appointment(request, pk: int):
     form = StaffRescheduleForm(data, location=location)
     if not form.is_valid() or not form.cleaned_data.get("starts_at"):
         return JsonResponse({"error": _first_form_error(form)}, status=400)
+    refused, conflicts = _reschedule_from(form, appointment)
+    if refused is not None:
+        return JsonResponse({"error": _conflict_sentence(conflicts, location) or str(refused)}, status=409)
     moved = form.cleaned_data
-    try:
-        services.reschedule_appointment(
-            appointment=appointment, starts_at=moved["starts_at"], provider=moved["provider"], room=moved["room"]
-        )
-    except (services.SlotTaken, services.NoRoomAvailable) as exc:
-        conflicts = _conflict_context(form, location, appointment=appointment)
-        return JsonResponse({"error": _conflict_sentence(conflicts, location) or str(exc)}, status=409)
-    except services.SchedulingError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
     local = moved["starts_at"].astimezone(ZoneInfo(location.time_zone))
     messages.success(
         request,

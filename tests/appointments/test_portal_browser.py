@@ -23,19 +23,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    # DJANGO_ALLOW_ASYNC_UNSAFE is set for the whole suite (pyproject, [tool.pytest_env]):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are fine.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-        yield context.new_page()
-        browser.close()
+def browser_page(live_server, chromium):
+    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    return context.new_page()
 
 
 @pytest.mark.browser

@@ -23,23 +23,15 @@ PX_PER_MINUTE = 1.6  # static/js/calendar.js
 
 
 @pytest.fixture
-def staff_page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport=DESKTOP)
-        client = sign_in_verified(Client(), UserFactory(role="front_desk"))
-        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-        page = context.new_page()
-        page.errors = []
-        page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-        yield page
-        browser.close()
+def staff_page(live_server, chromium):
+    context = chromium.new_context(viewport=DESKTOP)
+    client = sign_in_verified(Client(), UserFactory(role="front_desk"))
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    return page
 
 
 def a_day_with_two_providers():

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from consents import links, selectors, services
 from consents.models import ConsentSignature
@@ -14,40 +13,28 @@ from tests.factories import PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = {
-    "executable_path": "/usr/bin/chromium",
-    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-}
 TABLET = {"width": 820, "height": 1180}  # iPad Air, portrait
 SCREENSHOTS = Path(os.environ.get("CONSENTS_SCREENSHOT_DIR", "/tmp"))  # noqa: S108
 
 
 @pytest.fixture
-def browser_page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls beside Playwright's loop
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**CHROMIUM)
-        context = browser.new_context(viewport=TABLET, has_touch=True, device_scale_factor=2)
-        page = context.new_page()
-        errors = []
-        # Script errors and CSP refusals show as console errors; failed loads are checked by URL
-        # (the browser's own /favicon.ico request is not ours).
-        page.on(
-            "console",
-            lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None,
-        )
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "response",
-            lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
-        )
-        page.console_errors = errors
-        yield page, context
-        # ORM calls made while Playwright's loop runs may get their own database connection
-        # (Django keeps connections per context); close it here so the test database can be dropped.
-        connections.close_all()
-        browser.close()
+def browser_page(live_server, chromium):
+    context = chromium.new_context(viewport=TABLET, has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    errors = []
+    # Script errors and CSP refusals show as console errors; failed loads are checked by URL
+    # (the browser's own /favicon.ico request is not ours).
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None,
+    )
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "response",
+        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
+    )
+    page.console_errors = errors
+    return page, context
 
 
 def draw_signature(page):

@@ -16,22 +16,7 @@ from tests.messaging.factories import opt_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, browser_page, settings):
+def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, chromium, settings):
     settings.SMS_QUIET_HOURS = (0, 24)  # whatever the wall clock says, this test sends now
     settings.SMS_QUIET_HOURS_BY_STATE = {}
     manager = UserFactory(role="manager")
@@ -45,7 +30,7 @@ def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, brows
 
     client = sign_in_verified(Client(), manager)
     session_cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    context = browser_page.new_context()
+    context = chromium.new_context()
     context.add_cookies(
         [{"name": django_settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}]
     )

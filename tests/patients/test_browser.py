@@ -19,26 +19,9 @@ SCREENSHOTS = os.environ.get("CINRELLA_SCREENSHOTS")  # a folder: keep screensho
 
 
 @pytest.fixture
-def browser(monkeypatch, live_server):
-    # Depends on live_server so that Chromium (and its keep-alive connections) closes before the
-    # server stops.
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
-    # around it are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-        # ORM calls made while Playwright's loop runs get their own connection (asgiref keys
-        # connections by context there); close it, or the test database can't be dropped.
-        from django.db import connections
-
-        connections.close_all()
+def browser(live_server, chromium):
+    # After live_server: Chromium closes before the server stops.
+    return chromium
 
 
 def page_as(browser, live_server, client, role):

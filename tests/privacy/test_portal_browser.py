@@ -18,17 +18,9 @@ def camila(transactional_db):
 
 
 @pytest.fixture
-def phone_page(camila):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
-        yield context.new_page()
-        browser.close()
+def phone_page(camila, live_server, chromium):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    return context.new_page()
 
 
 def test_phone_visitor_declines_analytics_signs_in_with_a_code_and_downloads_records(live_server, camila, phone_page):
