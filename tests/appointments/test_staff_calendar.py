@@ -13,6 +13,12 @@ pytestmark = pytest.mark.django_db
 TODAY_10 = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)  # 10:00 in San Diego on the frozen day
 
 
+def visit(clinic, service="peel", **kwargs):
+    """An appointment at the clinic's location: a peel with its provider unless told otherwise."""
+    kwargs.setdefault("provider", clinic["provider"])
+    return AppointmentFactory(location=clinic["location"], service=clinic[service], **kwargs)
+
+
 def make_day(clinic, count, *, start=TODAY_10):
     providers = [clinic["provider"]]
     for _ in range(2):
@@ -23,12 +29,7 @@ def make_day(clinic, count, *, start=TODAY_10):
     for i in range(count):
         provider = providers[i % len(providers)]
         made.append(
-            AppointmentFactory(
-                location=clinic["location"],
-                service=clinic["peel"],
-                provider=provider,
-                starts_at=start + dt.timedelta(minutes=45 * (i // len(providers))),
-            )
+            visit(clinic, provider=provider, starts_at=start + dt.timedelta(minutes=45 * (i // len(providers))))
         )
     return made
 
@@ -53,12 +54,7 @@ def test_today_list_shows_patient_and_service_and_query_count_is_flat(
 
 def test_htmx_check_in_then_complete_returns_the_updated_row(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        starts_at=TODAY_10,
-    )
+    appointment = visit(portal_clinic, starts_at=TODAY_10)
 
     checked_in = client.post(f"/staff/appointments/{appointment.pk}/check-in/", HTTP_HX_REQUEST="true")
     again = client.post(f"/staff/appointments/{appointment.pk}/check-in/", HTTP_HX_REQUEST="true")
@@ -74,15 +70,7 @@ def test_htmx_check_in_then_complete_returns_the_updated_row(staff_client, porta
 
 def test_no_show_and_cancel_without_htmx_redirect_back(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
-    a, b = (
-        AppointmentFactory(
-            location=portal_clinic["location"],
-            service=portal_clinic["peel"],
-            provider=portal_clinic["provider"],
-            starts_at=TODAY_10 + dt.timedelta(hours=h),
-        )
-        for h in (0, 2)
-    )
+    a, b = (visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(hours=h)) for h in (0, 2))
 
     r1 = client.post(f"/staff/appointments/{a.pk}/no-show/", {"next": "/staff/"})
     r2 = client.post(f"/staff/appointments/{b.pk}/cancel/", {"next": "https://evil.example/"})
@@ -107,13 +95,7 @@ def test_day_view_by_provider_and_by_room_with_flat_query_count(
 ):
     client = staff_client("provider")
     room = portal_clinic["room"]
-    AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["service"],
-        provider=portal_clinic["provider"],
-        room=room,
-        starts_at=TODAY_10,
-    )
+    visit(portal_clinic, "service", room=room, starts_at=TODAY_10)
     client.get("/staff/calendar/?date=2026-11-25")
     with django_assert_max_num_queries(12) as few:
         client.get("/staff/calendar/?date=2026-11-25")
@@ -131,12 +113,7 @@ def test_day_view_by_provider_and_by_room_with_flat_query_count(
 def test_week_view_shows_a_providers_week(staff_client, portal_clinic, frozen_now):
     client = staff_client("manager")
     provider = portal_clinic["provider"]
-    AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=provider,
-        starts_at=TODAY_10 + dt.timedelta(days=2),
-    )
+    visit(portal_clinic, provider=provider, starts_at=TODAY_10 + dt.timedelta(days=2))
 
     page = client.get(f"/staff/calendar/week/?provider={provider.pk}&date=2026-11-25").text
 
@@ -192,19 +169,8 @@ def test_form_errors_are_shown_not_500(staff_client, portal_clinic, frozen_now):
 
 def test_reschedule_from_the_form(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["service"],
-        provider=portal_clinic["provider"],
-        room=portal_clinic["room"],
-        starts_at=TODAY_10 + dt.timedelta(days=1),
-    )
-    blocker = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        starts_at=TODAY_10 + dt.timedelta(days=1, hours=3),
-    )
+    appointment = visit(portal_clinic, "service", room=portal_clinic["room"], starts_at=TODAY_10 + dt.timedelta(days=1))
+    blocker = visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(days=1, hours=3))
 
     page = client.get(f"/staff/appointments/{appointment.pk}/reschedule/")
     clash = client.post(
@@ -227,13 +193,7 @@ def test_reschedule_from_the_form(staff_client, portal_clinic, frozen_now):
 def test_rooms_can_clash_across_providers_and_the_form_says_so(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
     room = portal_clinic["room"]
-    AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["service"],
-        provider=portal_clinic["provider"],
-        room=room,
-        starts_at=TODAY_10 + dt.timedelta(days=5),
-    )
+    visit(portal_clinic, "service", room=room, starts_at=TODAY_10 + dt.timedelta(days=5))
     other = ProviderFactory(services=[portal_clinic["service"]])
     RoomFactory(location=portal_clinic["location"], name="Room 9")
 
@@ -275,19 +235,8 @@ def second_provider(clinic):
 
 def test_day_view_gives_the_script_the_grid_and_what_each_card_may_do(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
-    booked = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        starts_at=TODAY_10,
-    )
-    done = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        starts_at=TODAY_10 + dt.timedelta(hours=2),
-        status=Appointment.Status.COMPLETED,
-    )
+    booked = visit(portal_clinic, starts_at=TODAY_10)
+    done = visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(hours=2), status=Appointment.Status.COMPLETED)
     page = client.get("/staff/calendar/?date=2026-11-25").text
 
     # Opening hours 8:00–19:00 on Wednesdays: the grid spans 480–1140 minutes of the local day.
@@ -302,13 +251,7 @@ def test_day_view_gives_the_script_the_grid_and_what_each_card_may_do(staff_clie
 def test_dropping_a_card_on_another_provider_and_time_moves_it(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
     other = second_provider(portal_clinic)
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["service"],
-        provider=portal_clinic["provider"],
-        room=portal_clinic["room"],
-        starts_at=TODAY_10 + dt.timedelta(days=1),
-    )
+    appointment = visit(portal_clinic, "service", room=portal_clinic["room"], starts_at=TODAY_10 + dt.timedelta(days=1))
 
     answer = client.post(
         f"/staff/appointments/{appointment.pk}/move/", {"date": "2026-11-26", "time": "14:30", "provider": other.pk}
@@ -325,13 +268,7 @@ def test_dropping_a_card_on_another_provider_and_time_moves_it(staff_client, por
 def test_dropping_on_a_room_column_keeps_the_provider(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
     room_2 = RoomFactory(location=portal_clinic["location"], room_type=portal_clinic["room"].room_type, name="Room 2")
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["service"],
-        provider=portal_clinic["provider"],
-        room=portal_clinic["room"],
-        starts_at=TODAY_10 + dt.timedelta(days=1),
-    )
+    appointment = visit(portal_clinic, "service", room=portal_clinic["room"], starts_at=TODAY_10 + dt.timedelta(days=1))
 
     answer = client.post(
         f"/staff/appointments/{appointment.pk}/move/", {"date": "2026-11-26", "time": "11:00", "room": room_2.pk}
@@ -344,18 +281,8 @@ def test_dropping_on_a_room_column_keeps_the_provider(staff_client, portal_clini
 
 def test_a_drop_onto_a_busy_time_names_the_clash_and_changes_nothing(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        starts_at=TODAY_10 + dt.timedelta(days=1),
-    )
-    blocker = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        starts_at=TODAY_10 + dt.timedelta(days=1, hours=3),
-    )
+    appointment = visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(days=1))
+    blocker = visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(days=1, hours=3))
 
     answer = client.post(
         f"/staff/appointments/{appointment.pk}/move/",
@@ -380,20 +307,13 @@ def test_a_drop_onto_a_busy_time_names_the_clash_and_changes_nothing(staff_clien
 )
 def test_a_bad_drop_answers_a_clear_error_not_a_500(staff_client, portal_clinic, frozen_now, data, message):
     client = staff_client("front_desk")
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"], service=portal_clinic["peel"], provider=portal_clinic["provider"]
-    )
+    appointment = visit(portal_clinic)
     answer = client.post(f"/staff/appointments/{appointment.pk}/move/", data)
     assert answer.status_code == 400 and message in answer.json()["error"]
 
 
 def test_finished_visits_cannot_be_moved_and_billing_cannot_move_anything(staff_client, portal_clinic, frozen_now):
-    appointment = AppointmentFactory(
-        location=portal_clinic["location"],
-        service=portal_clinic["peel"],
-        provider=portal_clinic["provider"],
-        status=Appointment.Status.COMPLETED,
-    )
+    appointment = visit(portal_clinic, status=Appointment.Status.COMPLETED)
     data = {"date": "2026-11-26", "time": "10:00"}
     front_desk = staff_client("front_desk")
     refused = front_desk.post(f"/staff/appointments/{appointment.pk}/move/", data)
