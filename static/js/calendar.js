@@ -100,7 +100,9 @@
       if (!card) { return; }
       dragged = { card: card, grabOffset: event.clientY - card.getBoundingClientRect().top };
       event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", card.dataset.label);
+      // Something must be set for the drag to start; never the patient's name, which another
+      // program could receive if the card were dropped outside the page.
+      event.dataTransfer.setData("text/plain", card.dataset.moveUrl);
       card.classList.add("dragging");
       say("");
     });
