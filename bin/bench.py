@@ -45,7 +45,7 @@ def main() -> int:
         print(f"\n## {script.stem}", flush=True)
         fresh_bench_database(admin)
         env = dict(os.environ, DATABASE_URL=urlunsplit(urlsplit(admin)._replace(path=f"/{BENCH_DB}")))
-        if subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env).returncode != 0:
+        if subprocess.run([sys.executable, "-u", str(script)], cwd=ROOT, env=env).returncode != 0:
             failed.append(script.stem)
     if failed:
         print(f"\nfailed: {', '.join(failed)}")

@@ -175,6 +175,10 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
     """Claim due rows and decide each at send time; returns the rows marked 'sending' (committed)."""
     result = RoundResult()
     twilio = Recipient.objects.get(key="twilio")
+    # The claim's lease runs on the real clock even when `now` (the decision time: consent, quiet
+    # hours) is given: send_claimed and reconcile_stuck measure the lease against the real clock,
+    # and a lease stamped in the past would be handed back and claimed again, round after round.
+    claimed_at = timezone.now()
     with transaction.atomic():
         rows = list(
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
@@ -190,7 +194,7 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
                 row.lookup_first = row.held_reason == LOOKUP_FIRST
                 row.status = Status.SENDING
                 row.attempts += 1
-                row.claimed_at = now
+                row.claimed_at = claimed_at
                 row.held_reason = ""
                 to_send.append(row)
             else:
@@ -198,7 +202,7 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
                 others.append(row)
         if to_send:
             OutboundMessage.objects.filter(pk__in=[r.pk for r in to_send]).update(
-                status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, held_reason=""
+                status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=claimed_at, held_reason=""
             )
         _save_decisions(others)
     return to_send, result

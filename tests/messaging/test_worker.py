@@ -307,3 +307,18 @@ def test_a_slow_provider_hands_back_rows_whose_claim_got_old_instead_of_risking_
     assert sorted(OutboundMessage.objects.values_list("status", "attempts")) == [(Status.SENT, 1)] * 3
     assert len(backends.outbox) == 3
     assert len({m.reference for m in backends.outbox}) == 3
+
+
+def test_a_round_decided_at_an_earlier_time_sends_each_row_once_and_ends():
+    # `now` sets the send-time decisions (consent, quiet hours); the claim's lease still runs on the
+    # real clock. A lease stamped with a `now` hours back (the bench did so after noon) was handed
+    # back and re-claimed forever.
+    earlier = timezone.now() - dt.timedelta(hours=3)  # 9:00 in San Diego: not quiet hours
+    patients = PatientFactory.create_batch(3)
+    for i, p in enumerate(patients):
+        opt_in(p.mobile_phone)
+        queue(p, key=f"k{i}", due_at=earlier - dt.timedelta(minutes=1))
+    result = dispatch.run_once(now=earlier)
+    assert result.sent == 3
+    assert sorted(OutboundMessage.objects.values_list("status", "attempts")) == [(Status.SENT, 1)] * 3
+    assert Disclosure.objects.count() == 3  # one disclosure per message, not one per re-claim
