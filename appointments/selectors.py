@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models import Exists, FloatField, Func, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from appointments import availability
@@ -26,9 +27,6 @@ from appointments.models import (
     WorkingHours,
 )
 from patients.models import Patient
-
-EPOCH_OF_LOWER = "EXTRACT(EPOCH FROM LOWER(%(expressions)s))::float8"
-EPOCH_OF_UPPER = "EXTRACT(EPOCH FROM UPPER(%(expressions)s))::float8"
 
 PATIENT_FIELDS_NOT_SHOWN = [
     f"patient__{field.name}"
@@ -60,18 +58,46 @@ def default_location() -> Location | None:
     return Location.objects.order_by("pk").first()
 
 
+# A location offers a service when an active provider who does it has working hours there and,
+# if the service needs a room, the location has an active room of a type the service can use.
+# SQL because the ORM took longer to compose these nested EXISTS than PostgreSQL took to run them,
+# and every booking page asks.
+_LOCATIONS_OFFERING_SQL = """
+SELECT l.*
+  FROM {location} l
+ WHERE EXISTS (SELECT 1
+                 FROM {working_hours} wh
+                 JOIN {provider} p ON p.id = wh.provider_id AND p.active
+                 JOIN {provider_services} ps ON ps.provider_id = p.id AND ps.service_id = %(service)s
+                WHERE wh.location_id = l.id)
+   AND (NOT EXISTS (SELECT 1 FROM {service_room_types} srt WHERE srt.service_id = %(service)s)
+        OR EXISTS (SELECT 1
+                     FROM {room} r
+                     JOIN {service_room_types} srt ON srt.roomtype_id = r.room_type_id AND srt.service_id = %(service)s
+                    WHERE r.location_id = l.id AND r.active))
+ ORDER BY l.name, l.id
+"""
+
+
+def _scheduling_tables() -> dict[str, str]:
+    models = {
+        "location": Location,
+        "working_hours": WorkingHours,
+        "provider": Provider,
+        "provider_services": Provider.services.through,
+        "room": Room,
+        "service_room_types": Service.room_types.through,
+        "appointment": Appointment,
+        "opening_hours": OpeningHours,
+        "closure": Closure,
+        "time_off": TimeOff,
+    }
+    return {name: model._meta.db_table for name, model in models.items()}
+
+
 def locations_offering(service: Service) -> list[Location]:
-    """Locations where `service` can be booked, by name, in 1 query: an active provider who does
-    it has working hours there and, when the service needs a room, the location has an active room
-    of a type the service needs."""
-    works_here = WorkingHours.objects.filter(location=OuterRef("pk"), provider__active=True, provider__services=service)
-    suitable_room = Room.objects.filter(location=OuterRef("pk"), active=True, room_type__services=service)
-    needs_no_room = ~Exists(Service.room_types.through.objects.filter(service_id=service.pk))
-    return list(
-        Location.objects.filter(Exists(works_here))
-        .filter(Q(Exists(suitable_room)) | needs_no_room)
-        .order_by("name", "pk")
-    )
+    """Locations where `service` can be booked, by name, in 1 query."""
+    return list(Location.objects.raw(_LOCATIONS_OFFERING_SQL.format(**_scheduling_tables()), {"service": service.pk}))
 
 
 def providers_at(*, service: Service, location: Location):
@@ -97,6 +123,75 @@ class AvailabilityInputs:
     tz: ZoneInfo
 
 
+# Everything the engine needs, in one statement (one round trip, one plan): the location's opening
+# hours and closures, the providers who can do the service there with their weekly hours and time
+# off, the rooms the service can use, and the time held by appointments in the window, per provider
+# and per room, as arrays of whole POSIX seconds rounded towards less free time (date_part, not
+# EXTRACT, which computes in numeric and costs twice as much). Written as SQL because composing the
+# same through the ORM took longer than running it, on every booking page. Tables come from the
+# models' metadata.
+_AVAILABILITY_INPUTS_SQL = """
+WITH providers AS (  -- active, do the service, have hours here (the one asked for, if any)
+    SELECT DISTINCT wh.provider_id AS id
+      FROM {working_hours} wh
+      JOIN {provider} p ON p.id = wh.provider_id AND p.active
+      JOIN {provider_services} ps ON ps.provider_id = p.id AND ps.service_id = %(service)s
+     WHERE wh.location_id = %(location)s
+       AND (%(provider)s::bigint IS NULL OR wh.provider_id = %(provider)s::bigint)
+),
+rooms AS (  -- active rooms here of a type the service can use
+    SELECT r.id
+      FROM {room} r
+      JOIN {service_room_types} srt ON srt.roomtype_id = r.room_type_id AND srt.service_id = %(service)s
+     WHERE r.location_id = %(location)s AND r.active
+),
+held AS (  -- non-cancelled appointments holding time in the window, for those providers or rooms
+    SELECT a.provider_id, a.room_id,
+           floor(date_part('epoch', lower(a.blocked_range)))::int8 AS held_from,
+           ceil(date_part('epoch', upper(a.blocked_range)))::int8 AS held_to
+      FROM {appointment} a
+     WHERE a.blocked_range && %(window)s
+       AND a.status <> %(cancelled)s
+       AND a.id <> %(ignore)s
+       AND (a.provider_id IN (SELECT id FROM providers) OR a.room_id IN (SELECT id FROM rooms))
+)
+SELECT
+    (SELECT json_agg(json_build_array(o.weekday, o.opens, o.closes))
+       FROM {opening_hours} o WHERE o.location_id = %(location)s) AS opening_hours,
+    (SELECT json_agg(c.date)
+       FROM {closure} c WHERE c.location_id = %(location)s AND c.date BETWEEN %(first)s AND %(last)s) AS closures,
+    (SELECT json_agg(json_build_array(wh.provider_id, wh.weekday, wh.starts, wh.ends)
+                     ORDER BY wh.provider_id, wh.weekday, wh.starts)
+       FROM {working_hours} wh
+      WHERE wh.location_id = %(location)s AND wh.provider_id IN (SELECT id FROM providers)) AS working_hours,
+    (SELECT json_agg(json_build_array(t.provider_id,
+                                      floor(date_part('epoch', t.starts_at))::int8,
+                                      ceil(date_part('epoch', t.ends_at))::int8))
+       FROM {time_off} t
+      WHERE t.provider_id IN (SELECT id FROM providers)
+        AND t.starts_at < upper(%(window)s) AND t.ends_at > lower(%(window)s)) AS time_off,
+    (SELECT json_agg(r.id ORDER BY r.id) FROM rooms r) AS rooms,
+    EXISTS (SELECT 1 FROM {service_room_types} srt WHERE srt.service_id = %(service)s) AS needs_room,
+    (SELECT json_agg(json_build_array(provider_id, held_from, held_to))
+       FROM (SELECT provider_id, array_agg(held_from) AS held_from, array_agg(held_to) AS held_to
+               FROM held WHERE provider_id IN (SELECT id FROM providers) GROUP BY provider_id) by_provider
+    ) AS provider_busy,
+    (SELECT json_agg(json_build_array(room_id, held_from, held_to))
+       FROM (SELECT room_id, array_agg(held_from) AS held_from, array_agg(held_to) AS held_to
+               FROM held WHERE room_id IN (SELECT id FROM rooms) GROUP BY room_id) by_room
+    ) AS room_busy
+"""
+
+
+def _availability_inputs_sql() -> str:
+    return _AVAILABILITY_INPUTS_SQL.format(**_scheduling_tables())
+
+
+def _held_ranges(rows) -> dict[int, tuple]:
+    """[[owner id, [from, …], [to, …]], …] → owner id → ((from, to), …)."""
+    return {owner: tuple(zip(froms, tos, strict=True)) for owner, froms, tos in rows or ()}
+
+
 def availability_inputs(
     *,
     service: Service,
@@ -107,81 +202,47 @@ def availability_inputs(
     ignore_appointment_id: int | None = None,
     prefer_provider_id: int | None = None,
 ) -> AvailabilityInputs:
-    """Load everything `bookable_slots` needs in 8 queries. `prefer_provider_id` goes first in the
-    providers' order, so "any provider" proposes them whenever they are free."""
+    """Load everything the engine needs in 1 query, whatever the range, the providers or the
+    appointments. `prefer_provider_id` goes first in the providers' order, so "any provider"
+    proposes them whenever they are free."""
     tz = location_zone(location)
-    # Held ranges reach beyond the day by at most the buffers; a day of margin covers them.
+    # Held ranges reach beyond the day by at most the buffers; a day of margin covers them (and
+    # the day before the range, whose windows may run past midnight into it).
     range_start, range_end = local_day_bounds(start_date - dt.timedelta(days=1), end_date + dt.timedelta(days=1), tz)
-    window = DateTimeTZRange(range_start, range_end, "[)")
+    params = {
+        "service": service.pk,
+        "location": location.pk,
+        "provider": provider_id,
+        "window": DateTimeTZRange(range_start, range_end, "[)"),
+        "cancelled": Appointment.Status.CANCELLED,
+        "ignore": ignore_appointment_id or 0,
+        "first": start_date,
+        "last": end_date,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_availability_inputs_sql(), params)
+        opening_rows, closure_rows, hour_rows, time_off_rows, rooms, needs_room, provider_held, room_held = (
+            cursor.fetchone()
+        )
 
-    opening_rows = list(OpeningHours.objects.filter(location=location).values_list("weekday", "opens", "closes"))
     opening: dict | None = None
     if opening_rows:
         opening = defaultdict(list)
         for weekday, opens, closes in opening_rows:
-            opening[weekday].append((opens, closes))
-    closures = set(
-        Closure.objects.filter(location=location, date__range=(start_date, end_date)).values_list("date", flat=True)
-    )
-
-    providers_qs = Provider.objects.filter(active=True, services=service, working_hours__location=location)
-    if provider_id is not None:
-        providers_qs = providers_qs.filter(pk=provider_id)
-    providers = list(
-        providers_qs.distinct()
-        .order_by("pk")
-        .only("pk")
-        .prefetch_related(
-            Prefetch(
-                "working_hours",
-                queryset=WorkingHours.objects.filter(location=location).only(
-                    "provider_id", "weekday", "starts", "ends"
-                ),
-                to_attr="hours_here",
-            ),
-            Prefetch(
-                "time_off",
-                queryset=TimeOff.objects.filter(starts_at__lt=range_end, ends_at__gt=range_start).only(
-                    "provider_id", "starts_at", "ends_at"
-                ),
-                to_attr="time_off_here",
-            ),
+            opening[weekday].append((dt.time.fromisoformat(opens), dt.time.fromisoformat(closes)))
+    hours: dict[int, list] = {}
+    for pk, weekday, starts, ends in hour_rows or ():
+        hours.setdefault(pk, []).append(
+            availability.WeeklyWindow(weekday, dt.time.fromisoformat(starts), dt.time.fromisoformat(ends))
         )
-    )
+    time_off: dict[int, list] = defaultdict(list)
+    for pk, starts_at, ends_at in time_off_rows or ():
+        time_off[pk].append((starts_at, ends_at))
+    provider_ids = list(hours)  # by id
     if prefer_provider_id is not None:
-        providers.sort(key=lambda p: p.pk != prefer_provider_id)  # stable: the rest stay by id
-    provider_ids = [p.pk for p in providers]
-
-    room_type_ids = list(service.room_types.values_list("pk", flat=True))
-    needs_room = bool(room_type_ids)
-    rooms = (
-        list(
-            Room.objects.filter(location=location, active=True, room_type_id__in=room_type_ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        if needs_room
-        else []
-    )
-
-    provider_busy: dict[int, list] = defaultdict(list)
-    room_busy: dict[int, list] = defaultdict(list)
-    if provider_ids or rooms:
-        rows = (
-            Appointment.objects.filter(blocked_range__overlap=window)
-            .exclude(status=Appointment.Status.CANCELLED)
-            .filter(Q(provider_id__in=provider_ids) | Q(room_id__in=rooms))
-            .exclude(pk=ignore_appointment_id or 0)
-            # Epoch seconds as float8: thousands of rows without building range or datetime objects.
-            .annotate(held_from=Func("blocked_range", template=EPOCH_OF_LOWER, output_field=FloatField()))
-            .annotate(held_to=Func("blocked_range", template=EPOCH_OF_UPPER, output_field=FloatField()))
-            .values_list("provider_id", "room_id", "held_from", "held_to")
-        )
-        for prov_id, room_id, held_from, held_to in rows:
-            span = (held_from, held_to)
-            provider_busy[prov_id].append(span)
-            if room_id is not None:
-                room_busy[room_id].append(span)
+        provider_ids.sort(key=lambda pk: pk != prefer_provider_id)  # stable: the rest stay by id
+    provider_busy, room_busy = _held_ranges(provider_held), _held_ranges(room_held)
+    rooms = rooms or []
 
     return AvailabilityInputs(
         service=availability.ServiceInput(
@@ -192,21 +253,21 @@ def availability_inputs(
         ),
         providers=[
             availability.ProviderInput(
-                provider_id=p.pk,
-                weekly_hours=tuple(availability.WeeklyWindow(h.weekday, h.starts, h.ends) for h in p.hours_here),
-                time_off=tuple((t.starts_at, t.ends_at) for t in p.time_off_here),
-                busy=tuple(provider_busy.get(p.pk, ())),
+                provider_id=pk,
+                weekly_hours=tuple(hours[pk]),
+                time_off=tuple(time_off.get(pk, ())),
+                busy=provider_busy.get(pk, ()),
             )
-            for p in providers
+            for pk in provider_ids
         ],
-        rooms=[availability.RoomInput(room_id=r, busy=tuple(room_busy.get(r, ()))) for r in rooms],
+        rooms=[availability.RoomInput(room_id=r, busy=room_busy.get(r, ())) for r in rooms],
         opening_hours=opening,
-        closures=closures,
+        closures={dt.date.fromisoformat(day) for day in closure_rows or ()},
         tz=tz,
     )
 
 
-def available_slots(
+def availability_search(
     *,
     service: Service,
     location: Location,
@@ -217,10 +278,11 @@ def available_slots(
     not_before: dt.datetime | None = None,
     ignore_appointment_id: int | None = None,
     prefer_provider_id: int | None = None,
-) -> list[availability.Slot]:
-    """Bookable slots for one provider (`provider_id`) or any provider (None); by default from now
-    plus the minimum notice. With any provider, `prefer_provider_id` gets a time whenever they are
-    free (otherwise the first free provider by id does)."""
+) -> availability.AvailabilitySearch:
+    """The engine loaded for `start_date`..`end_date` at `location`, for one provider
+    (`provider_id`) or any provider (None); by default from now plus the minimum notice. With any
+    provider, `prefer_provider_id` gets a time whenever they are free (otherwise the first free
+    provider by id does). Ask it for `.slots(...)` or `.dates_with_slots(...)` inside that range."""
     inputs = availability_inputs(
         service=service,
         location=location,
@@ -230,19 +292,22 @@ def available_slots(
         ignore_appointment_id=ignore_appointment_id,
         prefer_provider_id=prefer_provider_id,
     )
-    return availability.bookable_slots(
+    return availability.AvailabilitySearch(
         service=inputs.service,
         providers=inputs.providers,
         rooms=inputs.rooms,
         tz=inputs.tz,
-        start_date=start_date,
-        end_date=end_date,
         opening_hours=inputs.opening_hours,
         closures=inputs.closures,
         step_minutes=step_minutes,
         not_before=not_before if not_before is not None else timezone.now() + min_notice(),
         any_provider=provider_id is None,
     )
+
+
+def available_slots(*, start_date: dt.date, end_date: dt.date, **search) -> list[availability.Slot]:
+    """Bookable slots starting on `start_date`..`end_date` (see `availability_search` for the rest)."""
+    return availability_search(start_date=start_date, end_date=end_date, **search).slots(start_date, end_date)
 
 
 def appointments_between(*, location: Location, starts: dt.datetime, ends: dt.datetime, provider_id=None):

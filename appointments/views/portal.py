@@ -11,7 +11,6 @@ manage token is the signed appointment id (django.core.signing.TimestampSigner).
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
@@ -160,27 +159,22 @@ def _provider_or_404(service: Service, who: str, location: Location) -> Provider
     return get_object_or_404(selectors.providers_at(service=service, location=location), pk=int(who))
 
 
-def _slots_by_day(service, location, start_date, provider_id, *, ignore_appointment_id=None, prefer_provider_id=None):
-    tz = ZoneInfo(location.time_zone)
-    slots = selectors.available_slots(
-        service=service,
-        location=location,
-        start_date=start_date,
-        end_date=start_date + dt.timedelta(days=DAYS_SHOWN - 1),
-        provider_id=provider_id,
-        ignore_appointment_id=ignore_appointment_id,
-        prefer_provider_id=prefer_provider_id,
-    )
-    days: OrderedDict[dt.date, list] = OrderedDict((start_date + dt.timedelta(days=i), []) for i in range(DAYS_SHOWN))
-    for slot in slots:
-        days.setdefault(slot.starts_at.astimezone(tz).date(), []).append(slot)
-    return days
+def _requested_date(request, tz, chosen) -> dt.date | None:
+    if chosen is not None:
+        return chosen.astimezone(tz).date()
+    try:
+        return dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return None
 
 
 def _picker_context(
     request, service, location, provider_id, *, chosen=None, ignore_appointment_id=None, prefer_provider_id=None
 ):
-    """Date strip for 14 days and the times of the selected day, in the location's time zone."""
+    """Date strip for 14 days and the times of the selected day, in the location's time zone.
+
+    Only the selected day's times are computed in full; for the strip, the engine finds one time
+    per date (enough to enable its chip), from the same loaded inputs."""
     tz = ZoneInfo(location.time_zone)
     today = timezone.now().astimezone(tz).date()
     try:
@@ -189,34 +183,58 @@ def _picker_context(
         start = today
     if chosen is not None:
         start = max(chosen.astimezone(tz).date(), today)
-    days = _slots_by_day(
-        service,
-        location,
-        start,
-        provider_id,
+    dates = [start + dt.timedelta(days=i) for i in range(DAYS_SHOWN)]
+    search = selectors.availability_search(
+        service=service,
+        location=location,
+        start_date=dates[0],
+        end_date=dates[-1],
+        provider_id=provider_id,
         ignore_appointment_id=ignore_appointment_id,
         prefer_provider_id=prefer_provider_id,
     )
-    try:
-        selected = dt.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        selected = None
-    if chosen is not None:
-        selected = chosen.astimezone(tz).date()
-    if selected not in days:
-        selected = next((d for d, s in days.items() if s), start)
-    times = days.get(selected, [])
+    open_dates = search.dates_with_slots(dates[0], dates[-1])
+    selected = _requested_date(request, tz, chosen)
+    if selected not in dates:
+        selected = next((d for d in dates if d in open_dates), start)
+    times = search.slots(selected, selected) if selected in open_dates else []
     if chosen is not None:
         times = sorted(times, key=lambda s: abs((s.starts_at - chosen).total_seconds()))[:NEARBY_SLOTS]
         times.sort(key=lambda s: s.starts_at)
     return {
-        "days": [(d, len(s)) for d, s in days.items()],
+        "days": [_date_chip(d, has_times=d in open_dates, selected=d == selected) for d in dates],
+        "strip_from": start.isoformat(),
         "selected": selected,
-        "times": times,
+        "times": [_time_choice(slot.starts_at, tz) for slot in times],
         "next_from": start + dt.timedelta(days=DAYS_SHOWN),
         "previous_from": start - dt.timedelta(days=DAYS_SHOWN) if start > today else None,
         "tz_when": dt.datetime.combine(selected, dt.time(12), tzinfo=tz),
     }
+
+
+# The picker's labels are formatted here, not with template filters: 14 chips and dozens of times
+# through Django's date filters were a third of the page's rendering time. English, as the site.
+WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date_chip(day: dt.date, *, has_times: bool, selected: bool) -> dict:
+    return {
+        "iso": day.isoformat(),
+        "dow": WEEKDAY_ABBR[day.weekday()],
+        "dom": day.day,
+        "mon": MONTH_ABBR[day.month - 1],
+        "has_times": has_times,
+        "selected": selected,
+    }
+
+
+def _time_choice(starts_at: dt.datetime, tz: ZoneInfo) -> dict:
+    """The value posted (the UTC instant, ISO) and the label in the clinic's time, e.g. "9:30 AM"."""
+    local = starts_at.astimezone(tz)
+    hour12 = local.hour % 12 or 12
+    meridiem = "AM" if local.hour < 12 else "PM"
+    return {"value": starts_at.isoformat(), "label": f"{hour12}:{local.minute:02d} {meridiem}"}
 
 
 # --- steps ---------------------------------------------------------------------------------------

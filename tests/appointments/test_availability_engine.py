@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appointments.availability import (
+    AvailabilitySearch,
     ProviderInput,
     RoomInput,
     ServiceInput,
@@ -160,6 +161,35 @@ def test_a_service_that_needs_a_room_gets_a_free_one_or_no_slot():
     assert {s.room_id for s in two_rooms} == {11}
 
 
+def test_a_window_past_midnight_offers_its_later_times_on_the_next_date():
+    late = ProviderInput(1, tuple(WeeklyWindow(d, dt.time(22), dt.time(2)) for d in range(7)))
+    service = ServiceInput(duration_minutes=60)
+    tuesday = MONDAY + dt.timedelta(days=1)
+
+    monday = slots_for(MONDAY, service=service, providers=[late], step_minutes=60)
+    tuesday_slots = slots_for(tuesday, service=service, providers=[late], step_minutes=60)
+
+    assert local_starts(monday) == ["00:00", "01:00", "22:00", "23:00"]  # 00:00, 01:00: Sunday night
+    assert local_starts(tuesday_slots) == ["00:00", "01:00", "22:00", "23:00"]
+    assert tuesday_slots[0].starts_at == at(tuesday, 0)
+    closed_tuesday = slots_for(tuesday, service=service, providers=[late], step_minutes=60, closures=[tuesday])
+    assert closed_tuesday == []
+
+
+def test_dates_with_slots_finds_the_open_days_of_a_week():
+    busy_monday = ProviderInput(1, every_day(), busy=((at(MONDAY, 8), at(MONDAY, 18)),))
+    search = AvailabilitySearch(
+        service=ServiceInput(duration_minutes=30),
+        providers=[busy_monday],
+        tz=LA,
+        closures=[MONDAY + dt.timedelta(days=2)],
+    )
+
+    dates = search.dates_with_slots(MONDAY, MONDAY + dt.timedelta(days=3))
+
+    assert dates == {MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=3)}
+
+
 # --- properties -----------------------------------------------------------------------------
 
 minutes = st.integers(min_value=0, max_value=24 * 60 * 3)
@@ -299,3 +329,47 @@ def test_slots_keep_to_local_working_hours_on_any_day_in_any_zone(zone, day, sta
         assert local_start.replace(tzinfo=None).replace(tzinfo=tz).astimezone(dt.UTC) == slot.starts_at or (
             local_start.fold == 1
         )
+
+
+windows = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=6), st.integers(0, 23), st.sampled_from([0, 30]), st.integers(1, 14)),
+    min_size=1,
+    max_size=4,
+).map(
+    lambda items: tuple(
+        WeeklyWindow(weekday, dt.time(hour, minute), dt.time((hour + length) % 24, minute))
+        for weekday, hour, minute, length in items
+    )
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    hours_a=windows,
+    hours_b=windows,
+    busy=busy_ranges,
+    closed=st.sets(st.integers(min_value=0, max_value=3), max_size=2),
+    duration=st.sampled_from([15, 30, 60, 90]),
+    not_before_minutes=st.integers(min_value=0, max_value=24 * 60 * 2),
+)
+def test_dates_with_slots_are_the_dates_that_slots_start_on(
+    hours_a, hours_b, busy, closed, duration, not_before_minutes
+):
+    # Windows may run past midnight (22:00–04:00) and days may be closed: the date strip's answer
+    # and the full list must still agree, date by date.
+    search = AvailabilitySearch(
+        service=ServiceInput(duration_minutes=duration, buffer_after_minutes=15),
+        providers=[ProviderInput(1, hours_a, busy=tuple(busy)), ProviderInput(2, hours_b)],
+        tz=LA,
+        closures=[MONDAY + dt.timedelta(days=d) for d in closed],
+        not_before=at(MONDAY, 0) + dt.timedelta(minutes=not_before_minutes),
+    )
+    last = MONDAY + dt.timedelta(days=3)
+
+    slots = search.slots(MONDAY, last)
+
+    assert search.dates_with_slots(MONDAY, last) == {s.starts_at.astimezone(LA).date() for s in slots}
+    for day in (MONDAY + dt.timedelta(days=d) for d in range(4)):
+        own = search.slots(day, day)
+        assert own == [s for s in slots if s.starts_at.astimezone(LA).date() == day]
+        assert day not in {MONDAY + dt.timedelta(days=d) for d in closed} or own == []
