@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
-from appointments import portal_consents, selectors, services
+from appointments import labels, portal_consents, selectors, services
 from appointments.forms import ConsentsForm, DetailsForm, PortalRescheduleForm, SlotForm, reschedule_with
 from appointments.models import Appointment, Location, Provider, Service
 from appointments.ratelimit import rate_limited
@@ -212,18 +212,12 @@ def _picker_context(
     }
 
 
-# The picker's labels are formatted here, not with template filters: 14 chips and dozens of times
-# through Django's date filters were a third of the page's rendering time. English, as the site.
-WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def _date_chip(day: dt.date, *, has_times: bool, selected: bool) -> dict:
     return {
         "iso": day.isoformat(),
-        "dow": WEEKDAY_ABBR[day.weekday()],
+        "dow": labels.WEEKDAY_ABBR[day.weekday()],
         "dom": day.day,
-        "mon": MONTH_ABBR[day.month - 1],
+        "mon": labels.MONTH_ABBR[day.month - 1],
         "has_times": has_times,
         "selected": selected,
     }
@@ -231,10 +225,7 @@ def _date_chip(day: dt.date, *, has_times: bool, selected: bool) -> dict:
 
 def _time_choice(starts_at: dt.datetime, tz: ZoneInfo) -> dict:
     """The value posted (the UTC instant, ISO) and the label in the clinic's time, e.g. "9:30 AM"."""
-    local = starts_at.astimezone(tz)
-    hour12 = local.hour % 12 or 12
-    meridiem = "AM" if local.hour < 12 else "PM"
-    return {"value": starts_at.isoformat(), "label": f"{hour12}:{local.minute:02d} {meridiem}"}
+    return {"value": starts_at.isoformat(), "label": labels.clock(starts_at.astimezone(tz))}
 
 
 # --- steps ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from appointments import calendar_grid, selectors, services
+from appointments import calendar_grid, labels, selectors, services
 from appointments.forms import StaffAppointmentForm, StaffRescheduleForm
 from appointments.models import Appointment, Location, Provider, Room
 from cinrella.roles import Role, has_role
@@ -84,6 +84,7 @@ def day_view(request):
     starts, ends = selectors.local_day_bounds(day, day, tz)
     appointments = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
 
+    _label_cards(appointments, tz)
     for appointment in appointments:
         calendar_grid.place(appointment, day=day, tz=tz)
     opening = location.opening_hours.filter(weekday=day.weekday()).values_list("opens", "closes")
@@ -99,6 +100,23 @@ def day_view(request):
         "next_day": day + dt.timedelta(days=1),
     }
     return _render_local(request, "appointments/staff/day.html", context, location)
+
+
+MOVABLE = frozenset({Appointment.Status.BOOKED, Appointment.Status.CONFIRMED})
+
+
+def _label_cards(appointments, tz: ZoneInfo) -> None:
+    """What each calendar card shows besides names, formatted once here rather than by template
+    filters and url tags per card: local start and end, and the move and reschedule links of a
+    visit that can still move."""
+    move_url, reschedule_url = labels.url_for_each("appointments-move"), labels.url_for_each("appointments-reschedule")
+    for appointment in appointments:
+        appointment.start_label = labels.clock(appointment.starts_at.astimezone(tz))
+        appointment.end_label = labels.clock(appointment.ends_at.astimezone(tz))
+        appointment.movable = appointment.status in MOVABLE
+        if appointment.movable:
+            appointment.move_url = move_url(appointment.pk)
+            appointment.reschedule_url = reschedule_url(appointment.pk)
 
 
 def _day_columns(location, appointments, *, by_room: bool) -> list[dict]:
@@ -156,9 +174,11 @@ def week_view(request):
     by_day: dict[dt.date, list] = {d: [] for d in days}
     if provider is not None:
         starts, ends = selectors.local_day_bounds(days[0], days[-1], tz)
-        for appointment in selectors.appointments_between(
-            location=location, starts=starts, ends=ends, provider_id=provider.pk
-        ):
+        appointments = list(
+            selectors.appointments_between(location=location, starts=starts, ends=ends, provider_id=provider.pk)
+        )
+        _label_cards(appointments, tz)
+        for appointment in appointments:
             by_day[appointment.starts_at.astimezone(tz).date()].append(appointment)
     context = {
         "location": location,
