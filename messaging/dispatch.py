@@ -6,8 +6,8 @@ One round:
    "sent", not found → "unknown" for staff review. Never blindly resent.
 2. Claim due rows with SELECT … FOR UPDATE SKIP LOCKED (parallel workers take disjoint rows) and,
    per row, at send time: appointment still on? consent for the purpose still current? quiet hours
-   in the recipient's zone? privacy gate (a Disclosure row)? Rows that may go are marked "sending"
-   and that is COMMITTED before any API call.
+   in the recipient's zone? privacy gate? Rows that may go get their Disclosure rows (one INSERT
+   for the batch) and are marked "sending", and that is COMMITTED before any API call.
 3. Call the backend per row and record the answer: sent (+ provider sid), retry with exponential
    backoff (5xx, 429, network), suppressed (21610 → carrier opt-out in the ledger), failed."""
 
@@ -34,7 +34,7 @@ from messaging.models import (
     Status,
 )
 from messaging.services import error_reason, record_carrier_opt_out
-from privacy.gate import PolicyViolation, disclose
+from privacy.gate import PolicyViolation, pending_disclosure, record_disclosures
 from privacy.models import Recipient
 from privacy.policy import Category
 from privacy.policy import Purpose as PrivacyPurpose
@@ -102,8 +102,9 @@ def _suppress(row, reason: str, now, code: str = "") -> None:
     row.status_updated_at = now
 
 
-def _decide(row: OutboundMessage, consents, twilio: Recipient, now) -> str:
-    """At send time: 'send', or the row has been marked suppressed/cancelled/held (pending)."""
+def _decide(row: OutboundMessage, consents, twilio: Recipient, now, disclosures: list) -> str:
+    """At send time: 'send' (its disclosure appended to `disclosures`, to be recorded with the
+    batch), or the row has been marked suppressed/cancelled/held (pending)."""
     appointment = row.appointment
     if appointment is not None and row.kind in APPOINTMENT_BOUND_KINDS:
         if appointment.status == "cancelled":
@@ -133,7 +134,7 @@ def _decide(row: OutboundMessage, consents, twilio: Recipient, now) -> str:
     if row.patient_id is not None:
         categories.add(Category.IDENTITY)  # bodies may greet by first name
     try:
-        disclose(
+        disclosure = pending_disclosure(
             recipient=twilio,
             categories=categories,
             purpose=privacy_purpose(row),
@@ -144,6 +145,7 @@ def _decide(row: OutboundMessage, consents, twilio: Recipient, now) -> str:
     except PolicyViolation as refused:
         _suppress(row, f"Privacy policy: {refused.clause_text}", now, code="policy")
         return "suppressed"
+    disclosures.append(disclosure)
     return "send"
 
 
@@ -187,9 +189,9 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
             .order_by("next_attempt_at", "id")[:limit]
         )
         consents = _current_consents([r for r in rows if r.kind not in CONSENT_EXEMPT_KINDS])
-        to_send, others = [], []
+        to_send, others, disclosures = [], [], []
         for row in rows:
-            decision = _decide(row, consents, twilio, now)
+            decision = _decide(row, consents, twilio, now, disclosures)
             if decision == "send":
                 row.lookup_first = row.held_reason == LOOKUP_FIRST
                 row.status = Status.SENDING
@@ -200,6 +202,9 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
             else:
                 setattr(result, decision, getattr(result, decision) + 1)
                 others.append(row)
+        # The accounting of disclosures (one row per message, one INSERT per batch) commits with
+        # the "sending" mark: nothing goes out that was not recorded.
+        record_disclosures(disclosures)
         if to_send:
             OutboundMessage.objects.filter(pk__in=[r.pk for r in to_send]).update(
                 status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=claimed_at, held_reason=""

@@ -34,8 +34,9 @@ ALLOW_LIST = {
         "privacy.gate.disclose via _log_proof_export and refuses on PolicyViolation."
     ),
     ("messaging/backends.py", "TwilioBackend.send"): (
-        "Transport only: its caller messaging.dispatch passes every message through "
-        "privacy.gate.disclose (recipient twilio) before calling backend.send."
+        "Transport only: its caller messaging.dispatch passes every message through the gate "
+        "(privacy.gate.pending_disclosure → check, recipient twilio; the batch's Disclosure rows are "
+        "committed with the 'sending' mark) before calling backend.send."
     ),
     ("appointments/views/portal.py", "calendar_file"): (
         "The patient's own appointment as an .ics file, fetched by the patient through their signed "

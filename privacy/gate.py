@@ -82,6 +82,25 @@ def _check_marketing_consents(patient, categories) -> None:
             raise PolicyViolation("photos_need_marketing_consent")
 
 
+def _checked_row(*, recipient, categories, purpose, patient, description, user, basis) -> Disclosure:
+    if not isinstance(recipient, Recipient):
+        recipient = Recipient.objects.get(key=recipient)
+    categories = frozenset(Category(c) for c in categories)
+    purpose = Purpose(purpose)
+    check(recipient=recipient, categories=categories, purpose=purpose, patient=patient, basis=basis)
+    return Disclosure(
+        recipient=recipient,
+        categories=sorted(c.value for c in categories),
+        purpose=purpose.value,
+        patient=patient,
+        description=description[:300],
+        user=user if getattr(user, "is_authenticated", False) else None,
+        legal_basis=basis.kind if basis else "",
+        legal_reference=basis.reference if basis else "",
+        approved_by=basis.approved_by if basis else None,
+    )
+
+
 @transaction.atomic
 def disclose(
     *,
@@ -94,19 +113,37 @@ def disclose(
     basis: LegalBasis | None = None,
 ) -> Disclosure:
     """Check the policy, then record the disclosure. Raises PolicyViolation; records nothing then."""
-    if not isinstance(recipient, Recipient):
-        recipient = Recipient.objects.get(key=recipient)
-    categories = frozenset(Category(c) for c in categories)
-    purpose = Purpose(purpose)
-    check(recipient=recipient, categories=categories, purpose=purpose, patient=patient, basis=basis)
-    return Disclosure.objects.create(
+    row = _checked_row(
         recipient=recipient,
-        categories=sorted(c.value for c in categories),
-        purpose=purpose.value,
+        categories=categories,
+        purpose=purpose,
         patient=patient,
-        description=description[:300],
-        user=user if getattr(user, "is_authenticated", False) else None,
-        legal_basis=basis.kind if basis else "",
-        legal_reference=basis.reference if basis else "",
-        approved_by=basis.approved_by if basis else None,
+        description=description,
+        user=user,
+        basis=basis,
     )
+    row.save()
+    return row
+
+
+def pending_disclosure(
+    *, recipient: str | Recipient, categories, purpose: Purpose | str, patient=None, description: str, user=None
+) -> Disclosure:
+    """Check the policy and return the disclosure's row unsaved, for a caller that discloses many
+    things at once (the SMS worker's batch): it records them all with `record_disclosures` in the
+    transaction that lets them go, before any byte leaves. Raises PolicyViolation. Disclosures
+    required by law go one at a time through `disclose`, with their basis."""
+    return _checked_row(
+        recipient=recipient,
+        categories=categories,
+        purpose=purpose,
+        patient=patient,
+        description=description,
+        user=user,
+        basis=None,
+    )
+
+
+def record_disclosures(rows: list[Disclosure]) -> None:
+    """Record rows from `pending_disclosure` in one INSERT (call inside the caller's transaction)."""
+    Disclosure.objects.bulk_create(rows)

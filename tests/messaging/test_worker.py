@@ -106,6 +106,7 @@ def test_marketing_needs_the_marketing_opt_in_even_with_transactional_consent():
     dispatch.run_once()
     other.refresh_from_db()
     assert other.status == Status.SENT
+    # The refused campaign text left no disclosure behind; the one that went out did.
     assert Disclosure.objects.get(patient=patient).purpose == "marketing"
 
 

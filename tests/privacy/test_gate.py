@@ -7,7 +7,7 @@ import pytest
 from consents.models import SmsConsentEvent, SmsPurpose
 from consents.services import record_sms_consent_event
 from patients.services import create_patient
-from privacy.gate import LegalBasis, PolicyViolation, disclose
+from privacy.gate import LegalBasis, PolicyViolation, disclose, pending_disclosure, record_disclosures
 from privacy.models import Disclosure, Recipient
 from privacy.policy import Category, Purpose
 from tests.factories import UserFactory
@@ -36,6 +36,27 @@ def test_allowed_disclosure_writes_a_disclosure_row(patient):
     )
     assert Disclosure.objects.get(pk=row.pk).categories == ["contact"]
     assert row.recipient.key == "twilio"
+
+
+def test_a_batch_of_disclosures_is_checked_one_by_one_and_recorded_together(patient):
+    allowed = [
+        pending_disclosure(
+            recipient="twilio",
+            categories={Category.CONTACT},
+            purpose=Purpose.SCHEDULING,
+            patient=patient,
+            description=f"SMS #{n}",
+        )
+        for n in range(3)
+    ]
+    assert not Disclosure.objects.exists()  # nothing recorded until the caller records the batch
+    with pytest.raises(PolicyViolation):
+        pending_disclosure(recipient="twilio", categories={Category.SMS_CONSENT}, purpose=Purpose.SALE, description="x")
+
+    record_disclosures(allowed)
+
+    assert sorted(Disclosure.objects.values_list("description", flat=True)) == ["SMS #0", "SMS #1", "SMS #2"]
+    assert set(Disclosure.objects.values_list("patient_id", flat=True)) == {patient.pk}
 
 
 def test_nothing_is_ever_sold(patient):
