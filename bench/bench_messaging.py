@@ -4,7 +4,9 @@
    backend; the full send-time path runs (claim with SKIP LOCKED, consent batch lookup, quiet
    hours, privacy gate + Disclosure row, mark sending, send, record). Target ≥ 300 messages/s.
 2. Inbound webhook latency with 100,000 patients: signed POSTs through the whole Django stack
-   (middleware, RequestValidator, blind-index lookup, ledger, conversation). Target p95 < 25 ms.
+   (middleware, RequestValidator, blind-index lookup, ledger, conversation), form-urlencoded with
+   the parameters Twilio sends, as Twilio posts them, with DEBUG off as in production (no debug
+   cursor logging each statement). Target p95 < 25 ms.
 """
 
 import datetime as dt
@@ -14,6 +16,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,7 +37,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
@@ -48,6 +51,7 @@ from messaging.models import Kind, OutboundMessage  # noqa: E402
 DISPATCH_ROWS = 10_000
 PATIENTS = 100_000
 WEBHOOK_REQUESTS = 400
+FORM_URLENCODED = "application/x-www-form-urlencoded"  # how Twilio posts webhooks
 
 
 class ZeroLatencyBackend(BaseBackend):
@@ -173,6 +177,13 @@ def seed_patients():
 
 def bench_webhook():
     seed_patients()
+    # As in production (DJANGO_DEBUG=false): Django's debug cursor would format and keep every SQL
+    # statement, which production never does. Everything else (middleware, settings) is unchanged.
+    with override_settings(DEBUG=False):
+        return _time_webhook()
+
+
+def _time_webhook():
     client = Client()
     path = reverse("messaging-twilio-inbound")
     url = f"http://testserver{path}"
@@ -181,16 +192,35 @@ def bench_webhook():
     rng = random.Random(7)  # noqa: S311 — reproducible test data, not security
     timings = []
     for n in range(WEBHOOK_REQUESTS + 20):
+        sid = f"SMbench{n:027d}"
+        # What Twilio posts for an inbound SMS: every parameter is signed, form-urlencoded.
         params = {
-            "MessageSid": f"SMbench{n:027d}",
+            "ToCountry": "US",
+            "ToState": "CA",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "ToCity": "SAN DIEGO",
+            "FromZip": "92101",
+            "SmsSid": sid,
+            "FromState": "CA",
+            "SmsStatus": "received",
+            "FromCity": "SAN DIEGO",
+            "Body": rng.choice(bodies),
+            "FromCountry": "US",
+            "To": "+18582560289",
+            "MessagingServiceSid": "MG" + "0" * 32,
+            "ToZip": "92121",
+            "NumSegments": "1",
+            "MessageSid": sid,
             "AccountSid": "AC" + "0" * 32,
             "From": phone_for(rng.randrange(PATIENTS)),
-            "To": "+18582560289",
-            "Body": rng.choice(bodies),
+            "ApiVersion": "2010-04-01",
         }
         signature = validator.compute_signature(url, params)
         started = time.perf_counter()
-        response = client.post(path, params, headers={"X-Twilio-Signature": signature})
+        response = client.post(
+            path, urlencode(params), content_type=FORM_URLENCODED, headers={"X-Twilio-Signature": signature}
+        )
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
             raise RuntimeError(f"webhook answered {response.status_code}")

@@ -63,9 +63,23 @@ def latest_sms_consents(phone: str) -> dict[str, SmsConsentEvent]:
 
 
 def sms_opted_out_of_everything(phone: str) -> bool:
-    """Every purpose's latest event is an opt-out (a second STOP gets no second confirmation)."""
-    latest = latest_sms_consents(phone)
-    return all(purpose in latest and latest[purpose].action == SmsConsentEvent.Action.OPT_OUT for purpose in SmsPurpose)
+    """Every purpose's latest event is an opt-out (a second STOP gets no second confirmation).
+
+    The same deciding events as `latest_sms_consents`, but only their purpose and action are read:
+    no join, no decryption (the inbound webhook asks this on every STOP)."""
+    digest = phone_digest(phone)
+    if digest is None:
+        return False
+    latest = dict(
+        SmsConsentEvent.objects.filter(
+            phone_bidx=digest,
+            action__in=[SmsConsentEvent.Action.OPT_IN, SmsConsentEvent.Action.OPT_OUT],
+        )
+        .order_by("purpose", "-occurred_at", "-id")
+        .distinct("purpose")
+        .values_list("purpose", "action")
+    )
+    return all(latest.get(purpose) == SmsConsentEvent.Action.OPT_OUT for purpose in SmsPurpose)
 
 
 def sms_opted_in(phone: str, purpose: str) -> bool:

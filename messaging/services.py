@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -64,6 +65,7 @@ def queue_message(
     campaign=None,
     sent_by=None,
     send_now: bool = False,
+    fresh_key: bool = False,
 ) -> OutboundMessage:
     """Put one SMS in the outbox (or return the row this idempotency key already made).
 
@@ -74,10 +76,17 @@ def queue_message(
     when only the id is at hand.
 
     No transaction of its own around the whole: the one write is in a savepoint (a concurrent
-    insert of the same key is caught there), and the caller's transaction, if any, covers the rest."""
-    existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    insert of the same key is caught there), and the caller's transaction, if any, covers the rest.
+
+    `fresh_key=True` is for a key no committed row can hold and no concurrent transaction can
+    write: it is made from a unique row the caller's transaction has just inserted (the reply to an
+    inbound text: `inbound:<MessageSid>:reply`). Then there is nothing to look up and no savepoint:
+    the row is inserted directly, and a duplicate, should one ever exist, raises IntegrityError
+    into the caller's transaction, which rolls back whole."""
+    if not fresh_key:
+        existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     e164 = _normalised(to_phone)
     due = due_at or timezone.now()
     row = OutboundMessage(
@@ -96,15 +105,50 @@ def queue_message(
     )
     if patient is None:
         row.patient_id = patient_id
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError:
-        # A concurrent cause wrote the same key first: theirs is the message.
-        return OutboundMessage.objects.get(idempotency_key=idempotency_key)
+    if fresh_key:
+        row.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            # A concurrent cause wrote the same key first: theirs is the message.
+            return OutboundMessage.objects.get(idempotency_key=idempotency_key)
     if send_now:
-        transaction.on_commit(_enqueue_dispatch)
+        _dispatch_when_committed()
     return row
+
+
+def _dispatch_when_committed() -> None:
+    """Have the worker run as soon as the current transaction commits.
+
+    When tasks are rows in this same database (django_tasks_db), the task row is written inside
+    the transaction: it becomes visible to the task worker exactly when the outbox row commits
+    (never before it, never without it), and costs no commit of its own. It is in a savepoint, so
+    a failing enqueue never undoes the cause. Any other task backend (the immediate one in tests)
+    is called once the transaction has committed."""
+    from messaging.tasks import dispatch_due_messages
+
+    if connection.in_atomic_block and _tasks_are_rows_in_this_database():
+        try:
+            with transaction.atomic():
+                dispatch_due_messages.enqueue()
+        except Exception:  # noqa: BLE001 — the periodic worker sends it anyway; never fail the cause
+            logger.warning("could not enqueue an immediate SMS dispatch; the periodic worker will send it")
+    else:
+        transaction.on_commit(_enqueue_dispatch)
+
+
+def _tasks_are_rows_in_this_database() -> bool:
+    from django.db import router
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from messaging.tasks import dispatch_due_messages
+
+    return isinstance(dispatch_due_messages.get_backend(), DatabaseBackend) and (
+        router.db_for_write(DBTaskResult) == connection.alias
+    )
 
 
 def _enqueue_dispatch():
@@ -414,63 +458,99 @@ def record_delivery_status(
 
 # --- inbound ------------------------------------------------------------------------------------------
 #
-# One webhook, few round trips (issue #6 asks p95 < 25 ms at 100k patients): the conversation is
-# created or updated in one upsert that also finds the patient, the inbound row is written once
-# with its final handling, and a STOP writes both purposes' ledger events in one INSERT.
+# One webhook, few round trips (issue #6 asks p95 < 25 ms at 100k patients): one statement files
+# the text (the conversation upsert, which also finds the patient, and the inbound row with its
+# final handling); a text for the staff inbox is that one statement and nothing else, so it needs
+# no BEGIN/COMMIT of its own. A STOP writes both purposes' ledger events in one INSERT, and the
+# reply to a keyword is inserted directly (its key comes from the MessageSid just inserted).
 
 # Which inbound texts count as unread in the staff inbox.
 UNREAD_HANDLINGS = (InboundMessage.Handling.INBOX, InboundMessage.Handling.REVOCATION)
 REVOCATION_REVIEW_REASON = "Free-text message read as an opt-out: please check and follow up."
 
-_UPSERT_CONVERSATION = """
-    INSERT INTO messaging_conversation AS c
-        (phone, phone_bidx, patient_id, unread_count, needs_review, review_reason, reviewed_by_id, reviewed_at,
-         last_message_at)
-    VALUES (%(phone)s, %(digest)s, ({patient_id_query}), %(unread)s, %(review)s, %(reason)s, NULL, NULL, %(now)s)
-    ON CONFLICT (phone_bidx) DO UPDATE SET
-        patient_id = COALESCE(c.patient_id, EXCLUDED.patient_id),
-        unread_count = c.unread_count + EXCLUDED.unread_count,
-        last_message_at = EXCLUDED.last_message_at,
-        needs_review = c.needs_review OR EXCLUDED.needs_review,
-        review_reason = CASE WHEN EXCLUDED.needs_review THEN EXCLUDED.review_reason ELSE c.review_reason END,
-        reviewed_by_id = CASE WHEN EXCLUDED.needs_review THEN NULL ELSE c.reviewed_by_id END,
-        reviewed_at = CASE WHEN EXCLUDED.needs_review THEN NULL ELSE c.reviewed_at END
-    RETURNING id, patient_id
+_FILE_INBOUND = """
+    WITH conversation AS (
+        INSERT INTO messaging_conversation AS c
+            (phone, phone_bidx, patient_id, unread_count, needs_review, review_reason, reviewed_by_id, reviewed_at,
+             last_message_at)
+        VALUES (%(phone)s, %(digest)s, ({patient_id_query}), %(unread)s, %(review)s, %(reason)s, NULL, NULL, %(now)s)
+        ON CONFLICT (phone_bidx) DO UPDATE SET
+            patient_id = COALESCE(c.patient_id, EXCLUDED.patient_id),
+            unread_count = c.unread_count + EXCLUDED.unread_count,
+            last_message_at = EXCLUDED.last_message_at,
+            needs_review = c.needs_review OR EXCLUDED.needs_review,
+            review_reason = CASE WHEN EXCLUDED.needs_review THEN EXCLUDED.review_reason ELSE c.review_reason END,
+            reviewed_by_id = CASE WHEN EXCLUDED.needs_review THEN NULL ELSE c.reviewed_by_id END,
+            reviewed_at = CASE WHEN EXCLUDED.needs_review THEN NULL ELSE c.reviewed_at END
+        RETURNING id, patient_id
+    )
+    INSERT INTO messaging_inboundmessage
+        (message_sid, from_phone, from_bidx, to_phone, body, conversation_id, patient_id, handling, received_at)
+    SELECT %(sid)s, %(from_phone)s, %(digest)s, %(to_phone)s, %(body)s, conversation.id, conversation.patient_id,
+           %(handling)s, %(now)s
+    FROM conversation
+    RETURNING id, conversation_id, patient_id
 """
 
 
-def _file_in_conversation(*, e164: str, digest: str, handling: str) -> tuple[int, int | None]:
-    """Create or update the thread with this phone; returns (conversation id, patient id).
+def _encrypted(model, field: str, value: str):
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
 
-    One statement: the upsert takes the row lock for the rest of the transaction (two texts from
-    one phone update it one at a time), links the newest patient with this phone when the thread
-    has none yet (the patients selector's query, as a sub-select), counts the text as unread when
-    staff must read it, and flags a free-text revocation for review."""
+
+def _file_inbound(*, message_sid: str, e164: str, digest: str, to_phone: str, body: str, handling: str):
+    """Create or update the thread with this phone and write the inbound row, in one statement.
+
+    The conversation upsert takes the row lock (two texts from one phone update it one at a time),
+    links the newest patient with this phone when the thread has none yet (the patients selector's
+    query, as a sub-select), counts the text as unread when staff must read it, and flags a
+    free-text revocation for review; the inbound row is written with the conversation's id and
+    patient. A duplicate MessageSid fails the whole statement (IntegrityError), conversation update
+    included. Nothing loads (and decrypts) a patient record just to file a text message."""
     from patients.selectors import patients_with_phone
 
-    # Only the id: no need to decrypt a whole patient record to file a text message.
     patient_ids = patients_with_phone(e164).order_by("-updated_at", "-pk").values("pk")[:1]
     try:
         patient_id_sql, patient_id_params = patient_ids.query.sql_with_params()
     except EmptyResultSet:  # not a phone number a patient can have (a short code)
         patient_id_sql, patient_id_params = "NULL", ()
     flagged = handling == InboundMessage.Handling.REVOCATION
+    now = timezone.now()
+    to_phone = (to_phone or "")[:32]
     params = {
-        "phone": Conversation._meta.get_field("phone").get_db_prep_save(e164, connection),
+        "phone": _encrypted(Conversation, "phone", e164),
         "digest": digest,
         "unread": 1 if handling in UNREAD_HANDLINGS else 0,
         "review": flagged,
         "reason": REVOCATION_REVIEW_REASON if flagged else "",
-        "now": timezone.now(),
+        "now": now,
+        "sid": message_sid,
+        "from_phone": _encrypted(InboundMessage, "from_phone", e164),
+        "to_phone": to_phone,
+        "body": _encrypted(InboundMessage, "body", body),
+        "handling": handling,
     }
     # The sub-select's own placeholders are positional; name them so both kinds don't mix.
     for index, value in enumerate(patient_id_params):
         params[f"patient_param_{index}"] = value
     named = patient_id_sql % tuple(f"%(patient_param_{i})s" for i in range(len(patient_id_params)))
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_CONVERSATION.format(patient_id_query=named), params)
-        conversation_id, patient_id = cursor.fetchone()
-    return conversation_id, patient_id
+        cursor.execute(_FILE_INBOUND.format(patient_id_query=named), params)
+        inbound_id, conversation_id, patient_id = cursor.fetchone()
+    inbound = InboundMessage(
+        id=inbound_id,
+        message_sid=message_sid,
+        from_phone=e164,
+        from_bidx=digest,
+        to_phone=to_phone,
+        body=body,
+        conversation_id=conversation_id,
+        patient_id=patient_id,
+        handling=handling,
+        received_at=now,
+    )
+    inbound._state.adding = False
+    inbound._state.db = connection.alias
+    return inbound
 
 
 def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -> OutboundMessage:
@@ -481,6 +561,7 @@ def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -
         context=context or {},
         patient_id=inbound.patient_id,
         send_now=True,
+        fresh_key=True,  # this transaction has just inserted the unique MessageSid
     )
 
 
@@ -553,6 +634,7 @@ def _confirm(inbound: InboundMessage, appointment) -> None:
         patient=appointment.patient,
         appointment=appointment,
         send_now=True,
+        fresh_key=True,  # this transaction has just inserted the unique MessageSid
     )
 
 
@@ -584,29 +666,27 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
         return existing
 
 
-@transaction.atomic
 def _receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str):
     e164 = crypto.normalise_phone(from_phone)
     # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
     action = keywords.classify(body, opt_out_type=opt_out_type) if e164 else keywords.OTHER
     e164 = e164 or from_phone.strip()
     digest = crypto.blind_index("phone", e164)
+    filing = {"message_sid": message_sid, "e164": e164, "digest": digest, "to_phone": to_phone, "body": body}
+    if action == keywords.OTHER:
+        # For the staff inbox, nothing else to write: the one statement is atomic on its own (a
+        # savepoint inside a caller's transaction, so a duplicate MessageSid does not break it).
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            return _file_inbound(handling=InboundMessage.Handling.INBOX, **filing)
+    with transaction.atomic():
+        return _handle_inbound(action=action, digest=digest, filing=filing, provider_replied=bool(opt_out_type))
+
+
+def _handle_inbound(*, action: str, digest: str, filing: dict, provider_replied: bool) -> InboundMessage:
     appointment = _next_booked_appointment(digest) if action == keywords.CONFIRM else None
     handling = _handling_for(action, confirmable=appointment)
-    conversation_id, patient_id = _file_in_conversation(e164=e164, digest=digest, handling=handling)
-    inbound = InboundMessage(
-        message_sid=message_sid,
-        from_phone=e164,
-        from_bidx=digest,
-        to_phone=(to_phone or "")[:32],
-        body=body,
-        conversation_id=conversation_id,
-        patient_id=patient_id,
-        handling=handling,
-    )
-    inbound.save()  # a duplicate MessageSid raises here and the whole transaction rolls back
-
-    provider_replied = bool(opt_out_type)
+    # A duplicate MessageSid raises here and the whole transaction rolls back.
+    inbound = _file_inbound(handling=handling, **filing)
     Handling = InboundMessage.Handling
     if handling == Handling.OPT_OUT:
         _opt_out(inbound, source=SmsConsentEvent.Source.KEYWORD, provider_replied=provider_replied)
