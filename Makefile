@@ -4,20 +4,24 @@ PYTHON ?= $(shell command -v python3.12 || command -v python3 || command -v pyth
 # uv from PATH, or bootstrapped into .uv-bootstrap/ with pip on a machine that lacks it.
 UV := $(shell command -v uv 2>/dev/null || echo .uv-bootstrap/bin/uv)
 RUN := $(UV) run --frozen
+# Test workers (pytest-xdist, one test database each): `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test lint bench policy-report clean-db
 
 $(UV):
 	$(PYTHON) -m venv .uv-bootstrap && .uv-bootstrap/bin/pip install --quiet uv
 
+# Where Python may not write .pyc files (PYTHONDONTWRITEBYTECODE set), every process would compile
+# each library it imports from source (twilio alone is seconds): compile them once at install.
 install: $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
 
 run: install
 	$(RUN) python bin/devrun.py
 
 test: install
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(RUN) ruff check .
