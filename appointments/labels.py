@@ -10,14 +10,10 @@ from collections.abc import Callable
 
 from django.urls import reverse
 
-WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-
-def clock(local: dt.datetime | dt.time) -> str:
+def clock(local: dt.datetime) -> str:
     """ "9:05 AM", "12:30 PM": what the templates write as `|time:"g:i A"`."""
-    hour12 = local.hour % 12 or 12
-    return f"{hour12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    return f"{local:%-I:%M %p}"
 
 
 def url_for_each(name: str) -> Callable[[int], str]:

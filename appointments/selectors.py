@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -79,6 +80,7 @@ SELECT l.*
 """
 
 
+@cache  # table names and the SQL built from them do not change while the process runs
 def _scheduling_tables() -> dict[str, str]:
     models = {
         "location": Location,
@@ -97,7 +99,12 @@ def _scheduling_tables() -> dict[str, str]:
 
 def locations_offering(service: Service) -> list[Location]:
     """Locations where `service` can be booked, by name, in 1 query."""
-    return list(Location.objects.raw(_LOCATIONS_OFFERING_SQL.format(**_scheduling_tables()), {"service": service.pk}))
+    return list(Location.objects.raw(_locations_offering_sql(), {"service": service.pk}))
+
+
+@cache
+def _locations_offering_sql() -> str:
+    return _LOCATIONS_OFFERING_SQL.format(**_scheduling_tables())
 
 
 def providers_at(*, service: Service, location: Location):
@@ -183,6 +190,7 @@ SELECT
 """
 
 
+@cache
 def _availability_inputs_sql() -> str:
     return _AVAILABILITY_INPUTS_SQL.format(**_scheduling_tables())
 

@@ -215,9 +215,9 @@ def _picker_context(
 def _date_chip(day: dt.date, *, has_times: bool, selected: bool) -> dict:
     return {
         "iso": day.isoformat(),
-        "dow": labels.WEEKDAY_ABBR[day.weekday()],
+        "dow": f"{day:%a}",
         "dom": day.day,
-        "mon": labels.MONTH_ABBR[day.month - 1],
+        "mon": f"{day:%b}",
         "has_times": has_times,
         "selected": selected,
     }
