@@ -45,35 +45,14 @@ def _bench_database_url() -> str:
 
 os.environ["DATABASE_URL"] = _bench_database_url()
 
-# Measured as production runs (DJANGO_DEBUG=false: no per-query debug wrapper, connections kept
-# per worker, manifest static files), with throwaway bench-only secrets. The fixed Fernet key lets
-# BENCH_REUSE read names written by an earlier run. BENCH_DEBUG=1 measures the development settings.
-# TLS ends at the proxy in production, so the HTTP→HTTPS redirect is not part of what is measured.
-if os.environ.get("BENCH_DEBUG"):
-    os.environ.setdefault("DJANGO_DEBUG", "true")
-else:
-    for name, value in {
-        "DJANGO_DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-not-for-any-real-deployment-0123456789",
-        "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktbm90LWZvci1yZWFsLWRhdGE=",
-        "BLIND_INDEX_KEY": "bench-only-blind-index-key",
-        "ALLOWED_HOSTS": "testserver",
-        "SECURE_SSL_REDIRECT": "false",
-        "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
-        "TWILIO_AUTH_TOKEN": "bench-only",
-        "TWILIO_MESSAGING_SERVICE_SID": "MG00000000000000000000000000000000",
-        "PUBLIC_BASE_URL": "https://bench.invalid",
-    }.items():
-        os.environ.setdefault(name, value)
-
 import django  # noqa: E402
+import production_settings  # noqa: E402 — sets the environment before Django reads it
 
 django.setup()
 
 from zoneinfo import ZoneInfo  # noqa: E402
 
 import pgtrigger  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -268,12 +247,8 @@ def staff_client():
 
 def main():
     call_command("migrate", verbosity=0)
-    if not settings.DEBUG:
-        call_command("collectstatic", interactive=False, verbosity=0)  # the manifest pages link to
-    print(
-        f"settings: DJANGO_DEBUG={settings.DEBUG}, CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}, "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
-    )
+    production_settings.prepare_static_files()
+    print(production_settings.describe_settings())
     setup_test_environment()
     started = time.perf_counter()
     location, service, dense_day = reuse() if os.environ.get("BENCH_REUSE") else build()
