@@ -12,6 +12,14 @@ CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Private files (photos, consent PDFs) are written under a per-test root, never into the
+    worktree's var/private."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    return settings.PRIVATE_MEDIA_ROOT
+
+
 @pytest.fixture
 def chromium():
     """Debian's Chromium driven by Playwright's sync API (no browser downloads).
