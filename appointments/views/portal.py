@@ -258,6 +258,12 @@ def choose_time(request, service_id: int, who: str):
     return _time_page(request, service, who, provider, where)
 
 
+def _has_passed(starts_at) -> bool:
+    """A refused time that is already past was never offered (a stale or edited page): say so,
+    rather than that someone else just took it."""
+    return starts_at is not None and starts_at <= timezone.now()
+
+
 def _time_page(request, service, who, provider, where: Where, *, chosen=None, taken=False):
     location = where.location
     context = {
@@ -267,6 +273,7 @@ def _time_page(request, service, who, provider, where: Where, *, chosen=None, ta
         "location": location,
         "where": where,
         "taken": taken,
+        "taken_passed": _has_passed(chosen) if taken else False,
         "query": where.query,
         "hidden": [("service", service.pk), ("who", who), ("location", location.pk)],
         **_picker_context(request, service, location, provider and provider.pk, chosen=chosen),
@@ -557,6 +564,7 @@ def reschedule(request, token: str):
     context.update(
         {
             "taken": taken,
+            "taken_passed": _has_passed(chosen) if taken else False,
             "error": error,
             "who": who,
             "others": others or who == "any",

@@ -191,6 +191,16 @@ def test_a_time_outside_the_offered_slots_cannot_be_booked(client, portal_clinic
     assert not Appointment.objects.exists()
 
 
+def test_a_time_already_past_says_so_instead_of_taken(client, portal_clinic, frozen_now):
+    past = frozen_now - dt.timedelta(days=1)
+
+    response = book_through_portal(client, portal_clinic, starts_at=past)
+
+    assert response.status_code == 409
+    assert "That time has already passed" in response.text and "just taken" not in response.text
+    assert not Appointment.objects.exists()
+
+
 def test_tampered_expired_and_foreign_manage_links_are_refused(client, portal_clinic, frozen_now):
     appointment = AppointmentFactory(
         location=portal_clinic["location"],

@@ -170,3 +170,14 @@ def test_reschedule_page_query_count_does_not_grow(client, two_providers, frozen
         page = client.get(url)
 
     assert page.status_code == 200 and Appointment.objects.count() == 4
+
+
+def test_a_time_already_past_says_so_and_the_visit_stays(client, two_providers, frozen_now):
+    appointment = booked_visit(two_providers)
+    past = frozen_now - dt.timedelta(hours=2)
+
+    response = client.post(f"/book/manage/{manage_token(appointment)}/reschedule/", {"starts_at": past.isoformat()})
+
+    assert response.status_code == 409 and "That time has already passed" in response.text
+    appointment.refresh_from_db()
+    assert appointment.starts_at == SLOT
