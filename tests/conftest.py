@@ -35,10 +35,11 @@ def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         yield browser
+        # The test body ran in the context Playwright set up, and Django keys its connections by
+        # context: close the ones the test opened here, while that context is still current, or
+        # one stays open and the test database cannot be dropped at the end of the run.
+        connections.close_all()
         browser.close()
-    # ORM calls made while Playwright's loop ran may have their own connection (Django keys
-    # connections by context there); close them, or the test database cannot be dropped.
-    connections.close_all()
 
 
 def current_code(device) -> str:
