@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 
 from messaging import templating
 from messaging.models import Kind
@@ -26,7 +29,13 @@ class TemplateForm(forms.Form):
         return body
 
 
-EDITABLE_KINDS = [k for k in Kind if k not in (Kind.STAFF_REPLY, Kind.CAMPAIGN)]
+# Kinds with a built-in wording a manager may change. Staff replies, campaigns and texts sent as
+# given (portal sign-in codes) have none.
+EDITABLE_KINDS = [k for k in Kind if templating.DEFAULT_TEMPLATES.get(k)]
+
+# What a campaign message can fill in: the patient's first name and the clinic's details. The
+# appointment and link placeholders would be sent blank.
+CAMPAIGN_PLACEHOLDERS = ("first_name", "clinic_name", "clinic_phone", "clinic_website")
 
 
 class CampaignForm(forms.Form):
@@ -34,7 +43,9 @@ class CampaignForm(forms.Form):
     body = forms.CharField(
         max_length=480,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Placeholders: {first_name}, {clinic_name}. 'Reply STOP to opt out.' is added for you.",
+        help_text="Placeholders: "
+        + ", ".join("{" + name + "}" for name in CAMPAIGN_PLACEHOLDERS)
+        + ". 'Reply STOP to opt out.' is added for you.",
     )
     visited_within_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Visited within (days)")
     not_visited_for_days = forms.IntegerField(
@@ -55,6 +66,11 @@ class CampaignForm(forms.Form):
             templating.validate_template(body)
         except templating.UnknownPlaceholder as exc:
             raise forms.ValidationError(str(exc)) from None
+        unusable = templating.placeholders_in(body) - set(CAMPAIGN_PLACEHOLDERS)
+        if unusable:
+            names = ", ".join(sorted("{" + name + "}" for name in unusable))
+            allowed = ", ".join("{" + name + "}" for name in CAMPAIGN_PLACEHOLDERS)
+            raise forms.ValidationError(f"A campaign cannot fill in {names}: use only {allowed}.")
         return body
 
     def filters(self) -> dict:
@@ -66,12 +82,19 @@ class CampaignForm(forms.Form):
         }
 
 
+PAST_START_GRACE = dt.timedelta(minutes=5)
+
+
 class ScheduleCampaignForm(forms.Form):
     """Parses what was ticked. Which ids may receive the campaign is decided by the service
     (marketing_audience), never by this form: an injected id is dropped there."""
 
     patient_ids = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
-    start_at = forms.DateTimeField(required=False, label="Start at (clinic time; empty: now)")
+    start_at = forms.DateTimeField(
+        required=False,
+        label="Start at (clinic time; empty: now)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,7 +110,13 @@ class ScheduleCampaignForm(forms.Form):
 
         from django.conf import settings
 
-        return value.replace(tzinfo=None).replace(tzinfo=ZoneInfo(settings.CLINIC_TIME_ZONE))
+        value = value.replace(tzinfo=None).replace(tzinfo=ZoneInfo(settings.CLINIC_TIME_ZONE))
+        # A start in the past would queue every message as already due: all sent at once, past
+        # the throttle. A few minutes late (the minute just typed) means now.
+        now = timezone.now()
+        if value < now - PAST_START_GRACE:
+            raise forms.ValidationError("This time has passed: pick a later one, or leave it empty to start now.")
+        return max(value, now)
 
 
 class SimulatorReplyForm(forms.Form):

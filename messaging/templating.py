@@ -79,12 +79,18 @@ def placeholders_in(text: str) -> set[str]:
 def validate_template(text: str) -> None:
     """Raise UnknownPlaceholder (with a message for the form) for a typo like {firstname}."""
     try:
-        names = placeholders_in(text)
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text) if name]
     except ValueError as exc:
         raise UnknownPlaceholder("Unbalanced braces: write placeholders like {first_name}.") from exc
+    names = {name for name, _, _ in fields}
     unknown = names - set(PLACEHOLDERS)
     if unknown:
         raise UnknownPlaceholder(f"Unknown placeholder(s): {', '.join(sorted('{' + n + '}' for n in unknown))}.")
+    # A format spec or conversion would quote the value ("{first_name!r}"), pad it to gigabytes
+    # ("{first_name:>9999999999}") or fail at send time ("{first_name:d}").
+    formatted = sorted({"{" + name + "}" for name, spec, conversion in fields if spec or conversion})
+    if formatted:
+        raise UnknownPlaceholder(f"Write placeholders plainly, like {formatted[0]}: no ':' or '!' inside the braces.")
 
 
 class _Blank(dict):

@@ -2,6 +2,7 @@
 
 import uuid
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
@@ -63,9 +64,20 @@ def inbox(request):
 
 
 def _quiet_hours_note(conversation):
+    """When a reply may go, as the recipient reads it (their zone, from the area code) and, when that
+    differs, as the clinic does; None outside quiet hours."""
     now = timezone.now()
     allowed = quiet_hours.next_allowed_time(conversation.phone, now)
-    return allowed if allowed > now else None
+    if allowed <= now:
+        return None
+    clinic_zone = ZoneInfo(settings.CLINIC_TIME_ZONE)
+    zones, _ = quiet_hours.recipient_region(conversation.phone)
+    their_zone = ZoneInfo(zones[0]) if zones else clinic_zone
+    note = dateformat.format(allowed.astimezone(their_zone), "D M j, g:i A T") + " their time"
+    clinic_local = allowed.astimezone(clinic_zone)
+    if clinic_local.utcoffset() != allowed.astimezone(their_zone).utcoffset():
+        note += " (" + dateformat.format(clinic_local, "g:i A T") + " here)"
+    return note
 
 
 @roles_required(*INBOX_ROLES)
@@ -347,12 +359,19 @@ def simulator(request):
             else:
                 messages.error(request, f"The webhook answered {response.status_code}.")
             return redirect("messaging-simulator")
-    phones = (
+    # The 30 numbers with the latest traffic either way: a number that only texted in (nothing
+    # sent back yet) is listed too, so a reply made here always shows up here.
+    latest = dict(
         OutboundMessage.objects.values("to_bidx")
         .annotate(last=Max("created_at"))
         .order_by("-last")[:30]
-        .values_list("to_bidx", flat=True)
+        .values_list("to_bidx", "last")
     )
+    conversations = Conversation.objects.order_by("-last_message_at").values_list("phone_bidx", "last_message_at")
+    for digest, last in conversations[:30]:
+        if last and (digest not in latest or last > latest[digest]):
+            latest[digest] = last
+    phones = sorted(latest, key=latest.get, reverse=True)[:30]
     numbers = []
     for digest in phones:
         outbound = list(OutboundMessage.objects.filter(to_bidx=digest).order_by("-created_at")[:20])
@@ -361,5 +380,7 @@ def simulator(request):
             [("out", m.created_at, m) for m in outbound] + [("in", m.received_at, m) for m in inbound],
             key=lambda item: item[1],
         )
-        numbers.append({"phone": outbound[0].to_phone, "thread": thread})
+        phone = outbound[0].to_phone if outbound else inbound[0].from_phone if inbound else None
+        if phone:
+            numbers.append({"phone": phone, "thread": thread})
     return render(request, "messaging/simulator.html", {"numbers": numbers, "form": form})

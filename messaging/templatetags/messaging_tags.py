@@ -1,6 +1,8 @@
 import phonenumbers
 from django import template
 
+from patients.templatetags.patients_tags import clinic_time
+
 register = template.Library()
 
 
@@ -22,3 +24,7 @@ def phone(value: str) -> str:
 @register.filter
 def status_class(status: str) -> str:
     return {"delivered": "ok", "sent": "ok", "failed": "bad", "suppressed": "bad", "unknown": "bad"}.get(status, "")
+
+
+# Stored times are UTC; staff read them in the clinic's time zone, as on the patient pages.
+register.filter("clinic_time", clinic_time)

@@ -329,3 +329,80 @@ def test_replying_to_a_short_code_shows_a_message_not_a_500(staff_client):
     )
     assert response.status_code == 200 and "not a mobile number we can text" in response.content.decode()
     assert not OutboundMessage.objects.exists()
+
+
+# --- found walking through the staff pages -------------------------------------------------------
+
+
+def test_times_on_the_message_pages_are_clinic_time_not_utc(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "Running late", "SMtz")
+    client = staff_client("front_desk")
+    inbox = client.get(reverse("messaging-inbox")).content.decode()
+    assert "Jun 10, 12:00 PM" in inbox and "19:00" not in inbox  # DAY is 19:00 UTC, noon in San Diego
+    conversation = Conversation.objects.get()
+    thread = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
+    assert "Jun 10, 12:00 PM" in thread
+
+
+def test_quiet_hours_warning_gives_the_recipients_own_time(staff_client):
+    florida = "+13055550103"
+    opt_in(florida)
+    text_in(florida, "Can I come earlier?", "SMfl")
+    conversation = Conversation.objects.get()
+    with time_machine.travel(dt.datetime(2026, 6, 11, 1, 0, tzinfo=dt.UTC), tick=True):  # 21:00 in Miami
+        page = staff_client("front_desk").get(reverse("messaging-conversation", args=[conversation.pk]))
+    assert "a reply waits until Thu Jun 11, 8:00 AM EDT their time (5:00 AM PDT here)" in page.content.decode()
+
+
+def test_templates_page_opens_and_texts_sent_as_given_are_not_editable(staff_client):
+    client = staff_client("manager")
+    response = client.get(reverse("messaging-templates"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Appointment reminder" in html and "Portal sign-in code" not in html
+    assert client.get(reverse("messaging-template-edit", args=[Kind.SIGN_IN_CODE])).status_code == 404
+
+
+@pytest.mark.parametrize("body", ["Hi {first_name!r}", "Hi {first_name:>10000000000}", "Hi {first_name:d}"])
+def test_template_placeholder_with_a_format_or_conversion_is_refused(staff_client, body):
+    client = staff_client("manager")
+    response = client.post(reverse("messaging-template-edit", args=["reminder"]), {"body": body})
+    assert response.status_code == 200
+    assert "no &#x27;:&#x27; or &#x27;!&#x27; inside the braces" in response.content.decode()
+    assert not MessageTemplate.objects.exists()
+
+
+def test_campaign_body_refuses_placeholders_a_campaign_cannot_fill(staff_client):
+    client = staff_client("manager")
+    response = client.post(
+        reverse("messaging-campaign-new"), {"name": "Winter", "body": "Hi {first_name}, book: {manage_link}"}
+    )
+    assert response.status_code == 200
+    assert "A campaign cannot fill in {manage_link}" in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_campaign_start_in_the_past_is_refused_so_the_throttle_holds(staff_client):
+    patients = PatientFactory.create_batch(2)
+    for p in patients:
+        opt_in(p.mobile_phone, "marketing")
+    client = staff_client("manager")
+    campaign = create_campaign(client, rate_per_minute=1)
+    url = reverse("messaging-campaign", args=[campaign.pk])
+    response = client.post(url, {"start_at": "2020-01-01T10:00"})
+    assert response.status_code == 200 and "This time has passed" in response.content.decode()
+    assert not OutboundMessage.objects.filter(campaign=campaign).exists()
+    client.post(url, {"start_at": "2026-06-10T15:00"})  # 15:00 clinic time, 3 hours from now
+    rows = list(OutboundMessage.objects.filter(campaign=campaign).order_by("due_at"))
+    assert rows[0].due_at == dt.datetime(2026, 6, 10, 22, 0, tzinfo=dt.UTC)
+    assert rows[1].due_at - rows[0].due_at == dt.timedelta(minutes=1)
+
+
+def test_simulator_lists_a_number_that_only_texted_in(staff_client, settings):
+    settings.SMS_BACKEND = "messaging.backends.ConsoleBackend"
+    settings.TWILIO_AUTH_TOKEN = ""
+    client = staff_client("front_desk")
+    client.post(reverse("messaging-simulator"), {"phone": "(312) 555-0199", "body": "Do you do lip filler?"})
+    html = client.get(reverse("messaging-simulator")).content.decode()
+    assert "(312) 555-0199" in html and "Do you do lip filler?" in html
