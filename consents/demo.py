@@ -1,4 +1,5 @@
-"""Demo consent templates (short, realistic texts) and a couple of signatures. Idempotent."""
+"""Demo consent templates (short, realistic texts), a couple of signatures and the demo patients'
+SMS opt-ins. Idempotent."""
 
 import base64
 import io
@@ -7,7 +8,7 @@ from django.contrib.auth.models import User
 from PIL import Image, ImageDraw
 
 from consents import selectors, services
-from consents.models import ConsentKind, ConsentSignature, ConsentTemplate
+from consents.models import ConsentKind, ConsentSignature, ConsentTemplate, SmsPurpose
 
 # slug, title, kind, validity in days (None = no expiry), service-name words it is required for, text
 DEMO_TEMPLATES = [
@@ -101,6 +102,15 @@ DEMO_TEMPLATES = [
 ]
 
 
+# The text-message boxes demo patients ticked on the booking form: (mobile number, purposes).
+# Aisha Rahman (+18585550130) never opted in, so her texts show as suppressed, with the reason.
+DEMO_SMS_CHOICES = [
+    ("+16195550101", {SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING}),  # María José Núñez
+    ("+18585550110", {SmsPurpose.TRANSACTIONAL, SmsPurpose.MARKETING}),  # Jennifer Marsh
+    ("+16195550120", {SmsPurpose.TRANSACTIONAL}),  # Linh Tran
+]
+
+
 def _demo_signature_data_url() -> str:
     image = Image.new("RGBA", (480, 160), (0, 0, 0, 0))
     ImageDraw.Draw(image).line(
@@ -151,3 +161,26 @@ def load(stdout) -> None:
 
             add_demo_photo(patient)  # photos only with the clinical photo consent signed (§2B)
     stdout.write(f"consents: {len(templates)} consent templates, demo signatures for up to 2 patients\n")
+    load_sms_opt_ins(stdout)
+
+
+def load_sms_opt_ins(stdout) -> None:
+    """Without any opt-in every demo confirmation and reminder would be suppressed, and a new user
+    would see nothing sent. Recorded as the booking portal records them (exact disclosure text and
+    version), which also queues the one double opt-in confirmation per phone, as a real sign-up
+    does. A phone with any ledger event already is left alone."""
+    from patients.selectors import patients_with_phone
+
+    recorded = 0
+    for phone, purposes in DEMO_SMS_CHOICES:
+        if selectors.sms_consent_history(phone).exists():
+            continue
+        services.record_portal_sms_choices(
+            phone=phone,
+            transactional=SmsPurpose.TRANSACTIONAL in purposes,
+            marketing=SmsPurpose.MARKETING in purposes,
+            request=None,
+            patient=patients_with_phone(phone).order_by("-updated_at").first(),
+        )
+        recorded += 1
+    stdout.write(f"consents: SMS opt-ins recorded for {recorded} demo phones\n")

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from consents import demo, selectors, services
-from consents.models import ConsentSignature, ConsentTemplate, SmsConsentEvent
+from consents.models import ConsentSignature, ConsentTemplate, SmsConsentEvent, SmsPurpose
 from tests.conftest import sign_in_verified
 from tests.factories import PatientFactory, ServiceFactory, UserFactory
 
@@ -69,3 +69,30 @@ def test_demo_load_is_idempotent_and_links_services():
     assert all(t.versions.count() == 1 for t in ConsentTemplate.objects.all())
     assert ConsentTemplate.objects.get(slug="neuromodulator").required_for_services.count() == 1
     assert ConsentSignature.objects.count() == 5
+
+
+def test_demo_records_sms_opt_ins_once_so_demo_texts_are_sent_not_all_suppressed(settings):
+    from django.core.management import call_command
+
+    from messaging import dispatch
+    from messaging.models import Kind, OutboundMessage, Status
+
+    settings.DEBUG = True  # seed_demo refuses to run otherwise
+    settings.SMS_QUIET_HOURS = (0, 24)  # whatever the wall clock says, the worker sends now
+    settings.SMS_QUIET_HOURS_BY_STATE = {}
+    call_command("seed_demo", "--quiet-credentials", stdout=io.StringIO())
+    events_after_first = SmsConsentEvent.objects.count()
+    call_command("seed_demo", "--quiet-credentials", stdout=io.StringIO())
+
+    assert SmsConsentEvent.objects.count() == events_after_first  # the second run adds nothing
+    for phone, purposes in demo.DEMO_SMS_CHOICES:
+        assert {p for p in SmsPurpose if selectors.sms_opted_in(phone, p)} == purposes
+        event = selectors.latest_sms_consent(phone, SmsPurpose.TRANSACTIONAL)
+        assert event.source == SmsConsentEvent.Source.PORTAL_FORM and event.disclosure_version
+        assert event.patient is not None
+    assert not selectors.sms_opted_in("+18585550130", SmsPurpose.TRANSACTIONAL)  # Aisha never opted in
+    assert OutboundMessage.objects.filter(kind=Kind.DOUBLE_OPT_IN).count() == len(demo.DEMO_SMS_CHOICES)
+
+    dispatch.run_once()
+    assert OutboundMessage.objects.filter(status=Status.SENT).exists()
+    assert OutboundMessage.objects.filter(kind=Kind.DOUBLE_OPT_IN).exclude(status=Status.SENT).count() == 0
