@@ -20,11 +20,15 @@ class ReplyForm(forms.Form):
 class TemplateForm(forms.Form):
     body = forms.CharField(max_length=640, widget=forms.Textarea(attrs={"rows": 4}))
 
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+
     def clean_body(self):
         body = self.cleaned_data["body"].strip()
         try:
-            templating.validate_template(body)
-        except templating.UnknownPlaceholder as exc:
+            templating.validate_template(body, kind=self.kind)
+        except templating.InvalidTemplate as exc:
             raise forms.ValidationError(str(exc)) from None
         return body
 
@@ -35,7 +39,9 @@ EDITABLE_KINDS = [k for k in Kind if templating.DEFAULT_TEMPLATES.get(k)]
 
 # What a campaign message can fill in: the patient's first name and the clinic's details. The
 # appointment and link placeholders would be sent blank.
-CAMPAIGN_PLACEHOLDERS = ("first_name", "clinic_name", "clinic_phone", "clinic_website")
+CAMPAIGN_PLACEHOLDERS = [
+    name for name in templating.PLACEHOLDERS if name in templating.PLACEHOLDERS_BY_KIND[Kind.CAMPAIGN]
+]
 
 
 class CampaignForm(forms.Form):
@@ -64,7 +70,7 @@ class CampaignForm(forms.Form):
         body = self.cleaned_data["body"].strip()
         try:
             templating.validate_template(body)
-        except templating.UnknownPlaceholder as exc:
+        except templating.InvalidTemplate as exc:
             raise forms.ValidationError(str(exc)) from None
         unusable = templating.placeholders_in(body) - set(CAMPAIGN_PLACEHOLDERS)
         if unusable:

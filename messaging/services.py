@@ -739,7 +739,7 @@ def staff_reply(*, conversation: Conversation, text: str, user) -> OutboundMessa
 def save_template(*, kind: str, body: str, user):
     from messaging.models import MessageTemplate
 
-    templating.validate_template(body)
+    templating.validate_template(body, kind=kind)
     template, _ = MessageTemplate.objects.update_or_create(kind=kind, defaults={"body": body, "updated_by": user})
     return template
 
@@ -774,7 +774,7 @@ class CampaignError(ValueError):
 def create_campaign(*, name: str, body: str, filters: dict, rate_per_minute: int | None, user):
     from messaging.models import Campaign
 
-    templating.validate_template(body)
+    templating.validate_template(body, kind=Kind.CAMPAIGN)
     return Campaign.objects.create(
         name=name.strip()[:120],
         body=body.strip(),

@@ -4,6 +4,7 @@ Defaults carry the minimum (§5): a first name, a date, a time, a location — n
 name or a health detail. `{instructions}` exists for pre/post-care templates but is not in the
 defaults: a manager who adds it chooses to send the service's instruction text."""
 
+import re
 import string
 
 from django.conf import settings
@@ -68,29 +69,117 @@ DEFAULT_TEMPLATES = {
 NO_HINT_KINDS = frozenset({Kind.HELP_REPLY, Kind.OPT_OUT_CONFIRMATION, Kind.OPT_IN_CONFIRMATION, Kind.DOUBLE_OPT_IN})
 
 
-class UnknownPlaceholder(ValueError):
-    pass
+class InvalidTemplate(ValueError):
+    """The wording cannot be saved; the message says why, for the form."""
+
+
+# What each kind's message knows when it is written: a placeholder outside its set would be sent
+# blank ("{amount}" in a reminder). The clinic's details and the program text are always known.
+CLINIC_PLACEHOLDERS = frozenset({"clinic_name", "clinic_phone", "clinic_website", "program"})
+_APPOINTMENT = CLINIC_PLACEHOLDERS | {"first_name", "date", "time", "location", "location_phone", "manage_link"}
+PLACEHOLDERS_BY_KIND = {
+    Kind.BOOKING_CONFIRMATION: _APPOINTMENT,
+    Kind.RESCHEDULE_NOTICE: _APPOINTMENT,
+    Kind.CANCEL_NOTICE: _APPOINTMENT,
+    Kind.REMINDER: _APPOINTMENT,
+    Kind.APPOINTMENT_CONFIRMED: _APPOINTMENT,
+    Kind.PRE_CARE: _APPOINTMENT | {"instructions"},
+    Kind.POST_CARE: _APPOINTMENT | {"instructions"},
+    Kind.CONSENT_LINK: CLINIC_PLACEHOLDERS | {"first_name", "link"},
+    Kind.PAY_LINK: CLINIC_PLACEHOLDERS | {"first_name", "link", "amount"},
+    Kind.DOUBLE_OPT_IN: CLINIC_PLACEHOLDERS,
+    Kind.HELP_REPLY: CLINIC_PLACEHOLDERS,
+    Kind.OPT_OUT_CONFIRMATION: CLINIC_PLACEHOLDERS,
+    Kind.OPT_IN_CONFIRMATION: CLINIC_PLACEHOLDERS,
+    # A campaign goes to many patients, none through an appointment or a link of their own.
+    Kind.CAMPAIGN: frozenset({"first_name", "clinic_name", "clinic_phone", "clinic_website"}),
+}
+
+
+def _placeholder(name: str):
+    return lambda text, names: name in names
+
+
+def _words(pattern: str):
+    compiled = re.compile(pattern, re.IGNORECASE)
+    return lambda text, names: compiled.search(text) is not None
+
+
+_NAMES_THE_CLINIC = ("the clinic's name, {clinic_name}", _placeholder("clinic_name"))
+_SAYS_HOW_TO_STOP = ("how to opt out (Reply STOP)", _words(r"\bSTOP\b"))
+_SAYS_HOW_TO_GET_HELP = ("how to get help (Reply HELP)", _words(r"\bHELP\b"))
+_SAYS_RATES_MAY_APPLY = ("that message and data rates may apply", _words(r"\brates may apply\b"))
+_SAYS_FREQUENCY = ("that message frequency varies", _words(r"\bfrequency varies\b"))
+
+# The replies carriers audit (DESIGN.md §5: the HELP reply names the clinic, its phone, the
+# frequency and rates, STOP/HELP; confirmations name the program's sender and the way out). A
+# manager may reword them, not drop these parts.
+REQUIRED_WORDING = {
+    Kind.HELP_REPLY: [
+        _NAMES_THE_CLINIC,
+        ("the clinic's phone number, {clinic_phone}", _placeholder("clinic_phone")),
+        _SAYS_FREQUENCY,
+        _SAYS_RATES_MAY_APPLY,
+        _SAYS_HOW_TO_STOP,
+    ],
+    Kind.DOUBLE_OPT_IN: [
+        _NAMES_THE_CLINIC,
+        ("what they subscribed to, {program}", _placeholder("program")),
+        _SAYS_FREQUENCY,
+        _SAYS_RATES_MAY_APPLY,
+        _SAYS_HOW_TO_GET_HELP,
+        _SAYS_HOW_TO_STOP,
+    ],
+    Kind.OPT_IN_CONFIRMATION: [_NAMES_THE_CLINIC, _SAYS_HOW_TO_GET_HELP, _SAYS_HOW_TO_STOP],
+    Kind.OPT_OUT_CONFIRMATION: [_NAMES_THE_CLINIC],
+}
 
 
 def placeholders_in(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def validate_template(text: str) -> None:
-    """Raise UnknownPlaceholder (with a message for the form) for a typo like {firstname}."""
+def validate_template(text: str, *, kind: str | None = None) -> None:
+    """Raise InvalidTemplate (with a message for the form) for a typo like {firstname}, a
+    placeholder this kind of message cannot fill, or a compliance reply missing required wording.
+    Without `kind`, only the placeholder names are checked (campaigns check their own set)."""
     try:
         fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text) if name]
     except ValueError as exc:
-        raise UnknownPlaceholder("Unbalanced braces: write placeholders like {first_name}.") from exc
+        raise InvalidTemplate("Unbalanced braces: write placeholders like {first_name}.") from exc
     names = {name for name, _, _ in fields}
     unknown = names - set(PLACEHOLDERS)
     if unknown:
-        raise UnknownPlaceholder(f"Unknown placeholder(s): {', '.join(sorted('{' + n + '}' for n in unknown))}.")
+        raise InvalidTemplate(f"Unknown placeholder(s): {', '.join(sorted('{' + n + '}' for n in unknown))}.")
     # A format spec or conversion would quote the value ("{first_name!r}"), pad it to gigabytes
     # ("{first_name:>9999999999}") or fail at send time ("{first_name:d}").
     formatted = sorted({"{" + name + "}" for name, spec, conversion in fields if spec or conversion})
     if formatted:
-        raise UnknownPlaceholder(f"Write placeholders plainly, like {formatted[0]}: no ':' or '!' inside the braces.")
+        raise InvalidTemplate(f"Write placeholders plainly, like {formatted[0]}: no ':' or '!' inside the braces.")
+    if kind is not None:
+        _check_kind_rules(text, names, Kind(kind))
+
+
+def placeholders_for(kind: str) -> dict[str, str]:
+    """The placeholders a message of this kind can fill, with their descriptions (for the editor)."""
+    allowed = PLACEHOLDERS_BY_KIND.get(Kind(kind), set(PLACEHOLDERS))
+    return {name: help_text for name, help_text in PLACEHOLDERS.items() if name in allowed}
+
+
+def required_wording(kind: str) -> list[str]:
+    """What a manager's rewording of this reply must keep, as the editor lists it."""
+    return [label for label, _ in REQUIRED_WORDING.get(Kind(kind), [])]
+
+
+def _check_kind_rules(text: str, names: set[str], kind: Kind) -> None:
+    allowed = PLACEHOLDERS_BY_KIND.get(kind, set(PLACEHOLDERS))
+    blank = sorted(names - allowed)
+    if blank:
+        listed = ", ".join("{" + n + "}" for n in blank)
+        raise InvalidTemplate(f"{listed} would be sent blank: this message ({kind.label}) has no value for it.")
+    missing = [label for label, present in REQUIRED_WORDING.get(kind, []) if not present(text, names)]
+    if missing:
+        raise InvalidTemplate(f"This reply must keep {'; '.join(missing)}.")
 
 
 class _Blank(dict):

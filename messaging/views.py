@@ -198,13 +198,13 @@ def template_edit(request, kind):
             services.reset_template(kind=kind)
             messages.success(request, f"{label}: back to the default wording.")
             return redirect("messaging-templates")
-        form = TemplateForm(request.POST)
+        form = TemplateForm(request.POST, kind=kind)
         if form.is_valid():
             services.save_template(kind=kind, body=form.cleaned_data["body"], user=request.user)
             messages.success(request, f"{label}: saved.")
             return redirect("messaging-templates")
     else:
-        form = TemplateForm(initial={"body": templating.template_text(kind)})
+        form = TemplateForm(initial={"body": templating.template_text(kind)}, kind=kind)
     preview = ""
     if form.is_bound and form.is_valid():
         preview = templating.render(kind, _sample_context(), template=form.cleaned_data["body"])
@@ -213,7 +213,14 @@ def template_edit(request, kind):
     return render(
         request,
         "messaging/template_edit.html",
-        {"form": form, "kind": kind, "label": label, "preview": preview, "placeholders": templating.PLACEHOLDERS},
+        {
+            "form": form,
+            "kind": kind,
+            "label": label,
+            "preview": preview,
+            "placeholders": templating.placeholders_for(kind),
+            "required": templating.required_wording(kind),
+        },
     )
 
 

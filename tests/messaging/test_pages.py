@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from consents.models import SmsConsentEvent
-from messaging import backends, dispatch, services
+from messaging import backends, dispatch, services, templating
 from messaging.models import Campaign, Conversation, InboundMessage, Kind, MessageTemplate, OutboundMessage, Status
 from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory
 from tests.messaging.factories import opt_in
@@ -140,6 +140,57 @@ def test_manager_edits_a_template_and_unknown_placeholders_are_refused(staff_cli
     services.on_appointment_booked(appointment=appointment)
     reminder = OutboundMessage.objects.filter(kind=Kind.REMINDER).first()
     assert reminder.body.startswith("Cinrella Med Spa: see you") and reminder.body.endswith("Reply STOP to opt out.")
+
+
+@pytest.mark.parametrize("kind", templating.PLACEHOLDERS_BY_KIND)
+def test_every_default_wording_passes_its_own_kind_rules(kind):
+    templating.validate_template(templating.DEFAULT_TEMPLATES[kind], kind=kind)  # raises if not
+
+
+def test_a_placeholder_the_message_cannot_fill_is_refused(staff_client):
+    client = staff_client("manager")
+
+    response = client.post(
+        reverse("messaging-template-edit", args=["reminder"]), {"body": "{clinic_name}: you owe {amount}"}
+    )
+
+    assert response.status_code == 200
+    assert (
+        "{amount} would be sent blank: this message (Appointment reminder) has no value for it."
+        in response.content.decode()
+    )
+    assert not MessageTemplate.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "missing"),
+    [
+        (
+            "help_reply",
+            "{clinic_name}: call us. Msg frequency varies. Msg & data rates may apply. Reply STOP",
+            "{clinic_phone}",
+        ),
+        (
+            "help_reply",
+            "{clinic_name}: help at {clinic_phone}. Msg frequency varies. Msg & data rates may apply.",
+            "Reply STOP",
+        ),
+        ("double_opt_in", "{clinic_name}: you're in! Reply STOP to opt out.", "{program}"),
+        ("opt_in_confirmation", "{clinic_name}: welcome back!", "Reply HELP"),
+        ("opt_out_confirmation", "You're unsubscribed.", "{clinic_name}"),
+    ],
+)
+def test_compliance_replies_keep_their_required_wording(staff_client, kind, body, missing):
+    client = staff_client("manager")
+    url = reverse("messaging-template-edit", args=[kind])
+    assert "Carriers require this reply to keep" in client.get(url).content.decode()
+
+    response = client.post(url, {"body": body})
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "This reply must keep" in html and missing in html
+    assert not MessageTemplate.objects.exists()
+    assert templating.template_text(kind) == templating.DEFAULT_TEMPLATES[kind]  # still the compliant default
 
 
 def test_front_desk_cannot_edit_templates(staff_client):
