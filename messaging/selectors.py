@@ -71,6 +71,17 @@ def message_log(**filters) -> QuerySet:
     return OutboundMessage.objects.filter(**filters).select_related("patient", "appointment", "sent_by")
 
 
+def campaign_state_label(campaign: Campaign, *, total: int, pending: int) -> str:
+    """The state as a manager reads it: a scheduled campaign whose messages have all been handled
+    is finished, one whose start has come is sending."""
+    if campaign.state == Campaign.State.SCHEDULED and total:
+        if not pending:
+            return "Finished"
+        if campaign.scheduled_for and campaign.scheduled_for <= timezone.now():
+            return "Sending"
+    return campaign.get_state_display()
+
+
 def campaign_progress(campaign: Campaign) -> dict:
     counts = OutboundMessage.objects.filter(campaign=campaign).aggregate(
         total=Count("pk"),
@@ -84,4 +95,5 @@ def campaign_progress(campaign: Campaign) -> dict:
     done = counts["total"] - counts["pending"]
     counts["done"] = done
     counts["finished"] = counts["total"] > 0 and counts["pending"] == 0
+    counts["state_label"] = campaign_state_label(campaign, total=counts["total"], pending=counts["pending"])
     return counts

@@ -241,10 +241,16 @@ def _sample_context():
 
 @roles_required(Role.MANAGER)
 def campaign_list(request):
-    campaigns = Campaign.objects.select_related("created_by").annotate(
-        message_count=Count("messages"),
-        pending=Count("messages", filter=Q(messages__status__in=[Status.PENDING, Status.SENDING])),
-    )[:100]
+    campaigns = list(
+        Campaign.objects.select_related("created_by").annotate(
+            message_count=Count("messages"),
+            pending=Count("messages", filter=Q(messages__status__in=[Status.PENDING, Status.SENDING])),
+        )[:100]
+    )
+    for campaign in campaigns:
+        campaign.state_label = selectors.campaign_state_label(
+            campaign, total=campaign.message_count, pending=campaign.pending
+        )
     return render(request, "messaging/campaigns.html", {"campaigns": campaigns})
 
 

@@ -276,11 +276,24 @@ def test_campaign_is_throttled_and_sends_with_live_progress(staff_client):
     assert 'hx-trigger="every 2s"' in page and "0 of 4 handled" in page
     dispatch.run_once()
     partial = client.get(reverse("messaging-campaign-progress", args=[campaign.pk])).content.decode()
-    assert "1 of 4 handled" in partial and "1 sent" in partial
+    assert "1 of 4 handled" in partial and "1 sent" in partial and ">Sending<" in partial
     with time_machine.travel(DAY + dt.timedelta(minutes=5), tick=False):
         dispatch.run_once()
     partial = client.get(reverse("messaging-campaign-progress", args=[campaign.pk])).content.decode()
-    assert "4 of 4 handled" in partial and "hx-trigger" not in partial
+    assert "4 of 4 handled" in partial and "hx-trigger" not in partial and ">Finished<" in partial
+    listing = client.get(reverse("messaging-campaigns")).content.decode()
+    assert "<td>Finished</td>" in listing and "<td>Scheduled</td>" not in listing
+
+
+def test_a_campaign_nobody_can_receive_offers_no_schedule_button(staff_client):
+    PatientFactory()  # no marketing opt-in
+    client = staff_client("manager")
+    campaign = create_campaign(client)
+
+    html = client.get(reverse("messaging-campaign", args=[campaign.pk])).content.decode()
+
+    assert 'id="audience-count">0<' in html and "Nobody can receive this campaign yet" in html
+    assert ">Schedule</button>" not in html
 
 
 def test_campaign_filters_by_service_and_recent_visit(staff_client):
