@@ -105,6 +105,20 @@ def test_flagged_revocation_can_be_marked_reviewed(staff_client):
     assert not conversation.needs_review and conversation.reviewed_by == client.user
 
 
+def test_a_flagged_revocation_says_when_the_number_has_since_opted_back_in(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "please stop texting me", "SM1")
+    conversation = Conversation.objects.get()
+    client = staff_client("front_desk")
+    url = reverse("messaging-conversation", args=[conversation.pk])
+    assert "it has since opted back in" not in client.get(url).content.decode()
+
+    text_in(patient.mobile_phone, "START", "SM2")
+
+    html = client.get(url).content.decode()
+    assert "This number was opted out of all texts; it has since opted back in to appointment texts." in html
+
+
 def test_patient_and_appointment_logs_show_status_and_failure_reasons(staff_client, django_assert_max_num_queries):
     appointment = AppointmentFactory()
     patient = appointment.patient
@@ -120,10 +134,14 @@ def test_patient_and_appointment_logs_show_status_and_failure_reasons(staff_clie
     OutboundMessage.objects.filter(idempotency_key="r0").update(
         status=Status.FAILED, error_code="30007", error_reason=services.error_reason("30007")
     )
+    OutboundMessage.objects.filter(idempotency_key="r1").update(
+        status=Status.SUPPRESSED, error_code="consent", error_reason="No transactional SMS opt-in on record."
+    )
     client = staff_client("front_desk")
     with django_assert_max_num_queries(10):
         html = client.get(reverse("messaging-patient-log", args=[patient.pk])).content.decode()
     assert "Filtered by the carrier" in html and html.count("Appointment reminder") == 5
+    assert "No transactional SMS opt-in on record." in html and ">consent<" not in html  # no internal codes
     html = client.get(reverse("messaging-appointment-log", args=[appointment.pk])).content.decode()
     assert "30007" in html
     assert client.get(reverse("messaging-patient-log", args=[999999])).status_code == 404
