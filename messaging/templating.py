@@ -48,9 +48,7 @@ DEFAULT_TEMPLATES = {
     Kind.CONSENT_LINK: "{clinic_name}: Hi {first_name}, please review and sign your forms before your visit: {link}",
     Kind.DOUBLE_OPT_IN: "{clinic_name}: You're subscribed to {program} by text. " + FREQUENCY_TEXT + " "
     "Reply HELP for help, STOP to opt out.",
-    Kind.HELP_REPLY: "{clinic_name}: "
-    + PROGRAM_TEXT
-    + ". Help: call {clinic_phone} or visit {clinic_website}. "
+    Kind.HELP_REPLY: "{clinic_name}: we text {program}. For help, call {clinic_phone} or visit {clinic_website}. "
     + FREQUENCY_TEXT
     + " Reply STOP to opt out.",
     Kind.OPT_OUT_CONFIRMATION: "{clinic_name}: You're unsubscribed and will get no more texts from us. "

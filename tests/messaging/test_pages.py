@@ -366,7 +366,7 @@ def test_simulator_reply_goes_through_the_signed_webhook(staff_client, settings)
     assert "Reply delivered to the webhook." in response.content.decode()
     received = InboundMessage.objects.get()
     assert received.handling == InboundMessage.Handling.HELP and received.message_sid.startswith("SMsim")
-    assert "Help: call" in response.content.decode()  # the automatic answer, sent by the worker
+    assert "For help, call" in response.content.decode()  # the automatic answer, sent by the worker
     assert backends.console_sent[-1].body.startswith("Cinrella Med Spa:")
 
 
