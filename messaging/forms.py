@@ -6,14 +6,22 @@ from django.utils import timezone
 from messaging import templating
 from messaging.models import Kind
 
+REPLY_MAX_CHARACTERS = 640  # about four SMS segments
+
 
 class ReplyForm(forms.Form):
-    text = forms.CharField(max_length=640, widget=forms.Textarea(attrs={"rows": 3}), label="Reply")
+    # No maxlength on the textarea: a browser silently cuts pasted text there, and the patient
+    # would get half a sentence. The length is checked here, with the count in the message.
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Reply")
 
     def clean_text(self):
         text = " ".join(self.cleaned_data["text"].split())
         if not text:
             raise forms.ValidationError("Type a message.")
+        if len(text) > REPLY_MAX_CHARACTERS:
+            raise forms.ValidationError(
+                f"Keep a reply to {REPLY_MAX_CHARACTERS} characters: this one has {len(text)}. Nothing was sent."
+            )
         return text
 
 

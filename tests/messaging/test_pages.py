@@ -82,6 +82,22 @@ def test_empty_reply_shows_an_error_not_a_500(staff_client):
     assert response.status_code == 400 and "This field is required." in response.content.decode()
 
 
+def test_an_overlong_reply_is_refused_whole_with_its_length_not_cut(staff_client):
+    patient = PatientFactory()
+    text_in(patient.mobile_phone, "hi", "SM1")
+    conversation = Conversation.objects.get()
+    client = staff_client("front_desk")
+    page = client.get(reverse("messaging-conversation", args=[conversation.pk])).content.decode()
+    assert "maxlength" not in page  # a browser would cut a pasted reply silently
+
+    response = client.post(reverse("messaging-reply", args=[conversation.pk]), {"text": "a" * 700})
+
+    html = response.content.decode()
+    assert response.status_code == 400 and "Keep a reply to 640 characters: this one has 700." in html
+    assert "a" * 700 in html  # what was typed is kept in the box
+    assert not OutboundMessage.objects.filter(kind=Kind.STAFF_REPLY).exists()
+
+
 def test_reply_during_quiet_hours_warns(staff_client):
     patient = PatientFactory()
     opt_in(patient.mobile_phone)
