@@ -843,6 +843,17 @@ def cancel_campaign(*, campaign, user) -> int:
     )
 
 
+@transaction.atomic
+def delete_draft_campaign(*, campaign) -> None:
+    """A draft has queued nothing yet: deleting it loses no record of any message. Anything past
+    draft stays, with its messages, for the consent audit."""
+    from messaging.models import Campaign
+
+    deleted, _ = Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.DRAFT).delete()
+    if not deleted:
+        raise CampaignError("Only a draft can be deleted; a scheduled campaign can have its unsent messages cancelled.")
+
+
 def send_sign_in_code(patient, body: str) -> bool:
     """The patient portal's one-time code by text (privacy.portal_auth.SMS_CODE_SENDERS): queued now,
     sent at once; the worker still checks the transactional consent and the privacy gate."""

@@ -278,6 +278,8 @@ def campaign_detail(request, pk):
             count = services.cancel_campaign(campaign=campaign, user=request.user)
             messages.success(request, f"Campaign cancelled; {count} unsent message(s) withdrawn.")
             return redirect("messaging-campaign", pk=campaign.pk)
+        if "delete" in request.POST:
+            return _delete_draft(request, campaign)
         if form.is_valid():
             ids = form.cleaned_data["patient_ids"] or None
             try:
@@ -309,6 +311,16 @@ def campaign_detail(request, pk):
             "progress": selectors.campaign_progress(campaign),
         },
     )
+
+
+def _delete_draft(request, campaign):
+    try:
+        services.delete_draft_campaign(campaign=campaign)
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+        return redirect("messaging-campaign", pk=campaign.pk)
+    messages.success(request, f"Draft “{campaign.name}” deleted.")
+    return redirect("messaging-campaigns")
 
 
 @roles_required(Role.MANAGER)

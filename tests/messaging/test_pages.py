@@ -342,6 +342,23 @@ def test_campaign_filters_by_service_and_recent_visit(staff_client):
     assert 'id="audience-count">1<' in html and visited.patient.full_name in html
 
 
+def test_a_draft_can_be_deleted_but_a_scheduled_campaign_keeps_its_record(staff_client):
+    patient = PatientFactory()
+    opt_in(patient.mobile_phone, "marketing")
+    client = staff_client("manager")
+    sent = create_campaign(client)
+    client.post(reverse("messaging-campaign", args=[sent.pk]), {})
+    client.post(reverse("messaging-campaign-new"), {"name": "Draft", "body": "Hi {first_name}!"})
+    draft = Campaign.objects.get(state=Campaign.State.DRAFT)
+
+    deleted = client.post(reverse("messaging-campaign", args=[draft.pk]), {"delete": "1"}, follow=True)
+    refused = client.post(reverse("messaging-campaign", args=[sent.pk]), {"delete": "1"}, follow=True)
+
+    assert "deleted." in deleted.content.decode() and not Campaign.objects.filter(pk=draft.pk).exists()
+    assert "Only a draft can be deleted" in refused.content.decode()
+    assert Campaign.objects.filter(pk=sent.pk).exists() and OutboundMessage.objects.filter(campaign=sent).count() == 1
+
+
 def test_campaigns_are_manager_only(staff_client):
     assert staff_client("front_desk").get(reverse("messaging-campaigns")).status_code == 403
 
