@@ -332,6 +332,17 @@ def appointments_between(*, location: Location, starts: dt.datetime, ends: dt.da
     return qs
 
 
+def next_appointment_start(*, location: Location, after: dt.datetime) -> dt.datetime | None:
+    """When the location's next open appointment starts (for an empty day: "next: Monday")."""
+    return (
+        Appointment.objects.filter(location=location, starts_at__gte=after)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+
+
 def conflicting_appointments(*, appointment: Appointment):
     """Existing appointments that overlap `appointment`'s held range for its provider or room."""
     held = appointment.compute_blocked_range()

@@ -65,7 +65,12 @@ def todays_list_context(user, location: Location | None) -> dict:
     today = timezone.now().astimezone(tz).date()
     starts, ends = selectors.local_day_bounds(today, today, tz)
     rows = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
-    return {"today_location": location, "today": today, "today_appointments": rows, **_payments_link(user)}
+    context = {"today_location": location, "today": today, "today_appointments": rows, **_payments_link(user)}
+    if not rows:
+        # An empty Today (a Sunday, a quiet day) points to the next day with visits.
+        upcoming = selectors.next_appointment_start(location=location, after=ends)
+        context["next_day_with_visits"] = upcoming.astimezone(tz).date() if upcoming else None
+    return context
 
 
 def _payments_link(user) -> dict:

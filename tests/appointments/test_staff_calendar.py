@@ -52,6 +52,17 @@ def test_today_list_shows_patient_and_service_and_query_count_is_flat(
     assert "Check in" in page and "No-show" in page and "Cancel" in page
 
 
+def test_an_empty_today_links_the_next_day_with_visits(staff_client, portal_clinic, frozen_now):
+    client = staff_client("front_desk")
+    visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(days=1), status=Appointment.Status.CANCELLED)
+    visit(portal_clinic, starts_at=TODAY_10 + dt.timedelta(days=5))
+
+    page = client.get("/staff/").text
+
+    assert "No appointments today." in page
+    assert "Next visits:" in page and "Monday, November 30" in page and "date=2026-11-30" in page
+
+
 def test_htmx_check_in_then_complete_returns_the_updated_row(staff_client, portal_clinic, frozen_now):
     client = staff_client("front_desk")
     appointment = visit(portal_clinic, starts_at=TODAY_10)
