@@ -140,7 +140,7 @@ def placeholders_in(text: str) -> set[str]:
 def validate_template(text: str, *, kind: str | None = None) -> None:
     """Raise InvalidTemplate (with a message for the form) for a typo like {firstname}, a
     placeholder this kind of message cannot fill, or a compliance reply missing required wording.
-    Without `kind`, only the placeholder names are checked (campaigns check their own set)."""
+    Without `kind`, only the placeholder names and their plain form are checked."""
     try:
         fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text) if name]
     except ValueError as exc:
