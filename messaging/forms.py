@@ -87,6 +87,29 @@ class CampaignForm(forms.Form):
             raise forms.ValidationError(f"A campaign cannot fill in {names}: use only {allowed}.")
         return body
 
+    @classmethod
+    def for_draft(cls, campaign, data=None):
+        """The form filled in with a draft's saved wording, audience filters and rate."""
+        filters = campaign.filters or {}
+        initial = {
+            "name": campaign.name,
+            "body": campaign.body,
+            "visited_within_days": filters.get("visited_within_days"),
+            "not_visited_for_days": filters.get("not_visited_for_days"),
+            "service": filters.get("service_id"),
+            "rate_per_minute": campaign.rate_per_minute,
+        }
+        return cls(data, initial=initial)
+
+    def campaign_fields(self) -> dict:
+        """What the campaign services take: wording, audience filters, throttle."""
+        return {
+            "name": self.cleaned_data["name"],
+            "body": self.cleaned_data["body"],
+            "filters": self.filters(),
+            "rate_per_minute": self.cleaned_data.get("rate_per_minute"),
+        }
+
     def filters(self) -> dict:
         data = self.cleaned_data
         return {

@@ -774,14 +774,32 @@ class CampaignError(ValueError):
 def create_campaign(*, name: str, body: str, filters: dict, rate_per_minute: int | None, user):
     from messaging.models import Campaign
 
-    templating.validate_template(body, kind=Kind.CAMPAIGN)
     return Campaign.objects.create(
-        name=name.strip()[:120],
-        body=body.strip(),
-        filters={k: v for k, v in filters.items() if v not in (None, "")},
-        rate_per_minute=rate_per_minute or settings.SMS_CAMPAIGN_RATE_PER_MINUTE,
-        created_by=user,
+        **_campaign_fields(name=name, body=body, filters=filters, rate_per_minute=rate_per_minute), created_by=user
     )
+
+
+def _campaign_fields(*, name: str, body: str, filters: dict, rate_per_minute: int | None) -> dict:
+    """A draft's editable fields, checked and tidied: the wording (campaign placeholders only), the
+    audience filters that are set, the throttle (the clinic default when none is given)."""
+    templating.validate_template(body, kind=Kind.CAMPAIGN)
+    return {
+        "name": name.strip()[:120],
+        "body": body.strip(),
+        "filters": {k: v for k, v in filters.items() if v not in (None, "")},
+        "rate_per_minute": rate_per_minute or settings.SMS_CAMPAIGN_RATE_PER_MINUTE,
+    }
+
+
+@transaction.atomic
+def update_draft_campaign(*, campaign, name: str, body: str, filters: dict, rate_per_minute: int | None) -> None:
+    """Reword or re-target a draft. Once scheduled, its messages are written: no more edits."""
+    from messaging.models import Campaign
+
+    fields = _campaign_fields(name=name, body=body, filters=filters, rate_per_minute=rate_per_minute)
+    updated = Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.DRAFT).update(**fields)
+    if not updated:
+        raise CampaignError("Only a draft can be edited: this campaign's messages are already queued.")
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/messages/campaigns/", views.campaign_list, name="messaging-campaigns"),
     path("staff/messages/campaigns/new/", views.campaign_new, name="messaging-campaign-new"),
     path("staff/messages/campaigns/<int:pk>/", views.campaign_detail, name="messaging-campaign"),
+    path("staff/messages/campaigns/<int:pk>/edit/", views.campaign_edit, name="messaging-campaign-edit"),
     path("staff/messages/campaigns/<int:pk>/progress/", views.campaign_progress, name="messaging-campaign-progress"),
     path("staff/messages/simulator/", views.simulator, name="messaging-simulator"),
 ]

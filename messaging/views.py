@@ -258,15 +258,25 @@ def campaign_list(request):
 def campaign_new(request):
     form = CampaignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        campaign = services.create_campaign(
-            name=form.cleaned_data["name"],
-            body=form.cleaned_data["body"],
-            filters=form.filters(),
-            rate_per_minute=form.cleaned_data.get("rate_per_minute"),
-            user=request.user,
-        )
+        campaign = services.create_campaign(**form.campaign_fields(), user=request.user)
         return redirect("messaging-campaign", pk=campaign.pk)
     return render(request, "messaging/campaign_new.html", {"form": form})
+
+
+@roles_required(Role.MANAGER)
+def campaign_edit(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if campaign.state != Campaign.State.DRAFT:
+        messages.error(request, "Only a draft can be edited: this campaign's messages are already queued.")
+        return redirect("messaging-campaign", pk=campaign.pk)
+    form = CampaignForm.for_draft(campaign, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_draft_campaign(campaign=campaign, **form.campaign_fields())
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+        return redirect("messaging-campaign", pk=campaign.pk)
+    return render(request, "messaging/campaign_new.html", {"form": form, "campaign": campaign})
 
 
 @roles_required(Role.MANAGER)

@@ -359,6 +359,30 @@ def test_a_draft_can_be_deleted_but_a_scheduled_campaign_keeps_its_record(staff_
     assert Campaign.objects.filter(pk=sent.pk).exists() and OutboundMessage.objects.filter(campaign=sent).count() == 1
 
 
+def test_a_draft_can_be_edited_and_a_scheduled_campaign_cannot(staff_client):
+    service = ServiceFactory(name="Chemical peel")
+    client = staff_client("manager")
+    campaign = create_campaign(client, visited_within_days=90)
+    url = reverse("messaging-campaign-edit", args=[campaign.pk])
+    form = client.get(url).content.decode()
+    assert "Summer glow" in form and 'value="90"' in form  # what was saved is filled in
+
+    client.post(url, {"name": "Winter glow", "body": "Hi {first_name}, peels are 15% off!", "service": service.pk})
+    refused = client.post(url, {"name": "Bad", "body": "Hi {first_name}, book: {manage_link}"})
+
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.body) == ("Winter glow", "Hi {first_name}, peels are 15% off!")
+    assert campaign.filters == {"service_id": service.pk}  # the cleared filter is gone
+    assert "A campaign cannot fill in {manage_link}" in refused.content.decode()
+    opt_in(PatientFactory().mobile_phone, "marketing")
+    client.post(url, {"name": "Winter glow", "body": "Hi {first_name}!"})  # everyone opted in
+    client.post(reverse("messaging-campaign", args=[campaign.pk]), {})
+    late = client.post(url, {"name": "Too late", "body": "Hi!"}, follow=True)
+    assert "Only a draft can be edited" in late.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.name == "Winter glow"
+
+
 def test_campaigns_are_manager_only(staff_client):
     assert staff_client("front_desk").get(reverse("messaging-campaigns")).status_code == 403
 
