@@ -9,9 +9,6 @@ Import this before `django.setup()`; call `prepare_static_files()` after it."""
 
 import os
 
-BENCH_PUBLIC_BASE_URL = "https://bench.invalid"
-BENCH_TWILIO_AUTH_TOKEN = "bench-only"  # noqa: S105 — signs the bench's own webhook requests
-
 if os.environ.get("BENCH_DEBUG"):
     os.environ.setdefault("DJANGO_DEBUG", "true")
 else:
@@ -23,9 +20,9 @@ else:
         "ALLOWED_HOSTS": "testserver",
         "SECURE_SSL_REDIRECT": "false",
         "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
-        "TWILIO_AUTH_TOKEN": BENCH_TWILIO_AUTH_TOKEN,
+        "TWILIO_AUTH_TOKEN": "bench-only",
         "TWILIO_MESSAGING_SERVICE_SID": "MG00000000000000000000000000000000",
-        "PUBLIC_BASE_URL": BENCH_PUBLIC_BASE_URL,
+        "PUBLIC_BASE_URL": "https://bench.invalid",
     }.items():
         os.environ.setdefault(_name, _value)
 

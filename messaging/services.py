@@ -770,6 +770,9 @@ class CampaignError(ValueError):
     pass
 
 
+ONLY_DRAFTS_ARE_EDITED = "Only a draft can be edited: this campaign's messages are already queued."
+
+
 @transaction.atomic
 def create_campaign(*, name: str, body: str, filters: dict, rate_per_minute: int | None, user):
     from messaging.models import Campaign
@@ -799,7 +802,7 @@ def update_draft_campaign(*, campaign, name: str, body: str, filters: dict, rate
     fields = _campaign_fields(name=name, body=body, filters=filters, rate_per_minute=rate_per_minute)
     updated = Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.DRAFT).update(**fields)
     if not updated:
-        raise CampaignError("Only a draft can be edited: this campaign's messages are already queued.")
+        raise CampaignError(ONLY_DRAFTS_ARE_EDITED)
 
 
 @transaction.atomic

@@ -267,7 +267,7 @@ def campaign_new(request):
 def campaign_edit(request, pk):
     campaign = get_object_or_404(Campaign, pk=pk)
     if campaign.state != Campaign.State.DRAFT:
-        messages.error(request, "Only a draft can be edited: this campaign's messages are already queued.")
+        messages.error(request, services.ONLY_DRAFTS_ARE_EDITED)
         return redirect("messaging-campaign", pk=campaign.pk)
     form = CampaignForm.for_draft(campaign, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
