@@ -20,7 +20,9 @@ install: $(UV)
 run: install
 	$(RUN) python bin/devrun.py
 
+# The browser tests need Debian's Chromium: installed here when missing (as root), else the command to run.
 test: install
+	$(RUN) python bin/ensure_browser.py
 	$(RUN) pytest -n $(TEST_WORKERS)
 
 lint: install

@@ -29,7 +29,7 @@ def chromium():
     before the server stops. DJANGO_ALLOW_ASYNC_UNSAFE is set for the suite (pyproject): the ORM
     calls a test makes beside Playwright's event loop are plain synchronous calls."""
     if not Path(CHROMIUM_PATH).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM_PATH}: apt-get install chromium (see README)")
+        pytest.fail(f"Chromium not found at {CHROMIUM_PATH}: `make test` installs it (bin/ensure_browser.py)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
