@@ -22,7 +22,7 @@ from appointments.models import Appointment, BookingRequest
 from consents import disclosures
 from consents.services import record_portal_sms_choices
 from privacy import selectors as privacy_selectors
-from privacy.services import record_policy_acceptance
+from privacy.policy_versions import record_policy_acceptance
 
 # One source for the texts: what the portal shows is exactly what the SMS consent ledger records
 # (consents.disclosures), and the policy version is the one the privacy app serves at /privacy/.

@@ -50,7 +50,7 @@ from consents.models import SmsConsentEvent  # noqa: E402
 from messaging.backends import BaseBackend, SendResult  # noqa: E402
 from messaging.dispatch import run_once  # noqa: E402
 from messaging.models import Kind, OutboundMessage  # noqa: E402
-from messaging.webhooks import webhook_auth_token  # noqa: E402
+from messaging.views.webhooks import webhook_auth_token  # noqa: E402
 
 DISPATCH_ROWS = 10_000
 PATIENTS = 100_000

@@ -107,8 +107,8 @@ def main():
     start = time.perf_counter()
     build()
     print(f"data ready in {time.perf_counter() - start:.1f} s")
+    from compliance import retention
     from patients.models import Patient
-    from privacy import retention
     from privacy.gate import disclose
     from privacy.policy import Category, Purpose
     from privacy.selectors import disclosures_of

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "messaging",
     "payments",
     "privacy",
+    "compliance",
 ]
 
 MIDDLEWARE = [

@@ -2,16 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from appointments.views import portal as booking_portal
-from cinrella import auth_views, views
+from cinrella.views import public, staff
 
 urlpatterns = [
-    path("favicon.ico", views.favicon),
-    path("healthz", views.healthz, name="healthz"),
-    path("readyz", views.readyz, name="readyz"),
-    path("staff/login/", auth_views.StaffLoginView.as_view(), name="staff-login"),
-    path("staff/otp/", auth_views.otp_step, name="staff-otp"),
-    path("staff/logout/", auth_views.staff_logout, name="staff-logout"),
-    path("staff/", views.staff_home, name="staff-home"),
+    path("favicon.ico", public.favicon),
+    path("healthz", public.healthz, name="healthz"),
+    path("readyz", public.readyz, name="readyz"),
+    path("staff/login/", staff.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/otp/", staff.otp_step, name="staff-otp"),
+    path("staff/logout/", staff.staff_logout, name="staff-logout"),
+    path("staff/", public.staff_home, name="staff-home"),
     # The booking portal is the public home page of the portal (appointments app).
     path("book/", booking_portal.choose_service, name="portal-home"),
     path("admin/", admin.site.urls),
@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("payments.urls")),
     path("", include("privacy.urls")),
+    path("", include("compliance.urls")),
 ]

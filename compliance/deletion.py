@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from compliance.retention import last_visit_of, medical_records_kept_until, rule_days
 from privacy.models import RecordType
-from privacy.retention import last_visit_of, medical_records_kept_until, rule_days
 
 
 @dataclass
@@ -79,13 +79,13 @@ def assess(patient) -> list[DeletionItem]:
 
 
 def _clear_contact(patient):
-    from privacy.services import clear_contact_details
+    from compliance.services import clear_contact_details
 
     clear_contact_details(patient=patient)
 
 
 def _clear_identity(patient):
-    from privacy.services import deidentify_patient
+    from compliance.services import deidentify_patient
 
     deidentify_patient(patient=patient, reason="deletion request")
 

@@ -9,12 +9,12 @@ DEMO_DOB = dt.date(1990, 4, 12)
 
 
 def load(stdout):
+    from compliance.services import create_rights_request
     from patients.selectors import returning_patient
     from patients.services import create_patient
     from privacy.gate import disclose
     from privacy.models import RightsRequest
     from privacy.policy import Category, Purpose
-    from privacy.services import create_rights_request
 
     patient = returning_patient(date_of_birth=DEMO_DOB, email=DEMO_EMAIL)
     if patient is None:

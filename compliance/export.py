@@ -1,10 +1,10 @@
 """A patient's records as a download (§7 access, §10 rights): a ZIP with a readable PDF and
 machine-readable JSON, one section per kind of record.
 
-Sections are a registry, so each app contributes what it holds without this module knowing its
-models. An app adds a section in `<app>/privacy_export.py` (imported on first use):
+Sections are a registry (privacy.records), so each app contributes what it holds without this
+module knowing its models. An app adds a section in `<app>/privacy_export.py` (imported on first use):
 
-    from privacy.export import Section, register_section
+    from privacy.records import Section, register_section
 
     @register_section("intake_history", "Intake and medical history", order=40)
     def intake_history(patient):
@@ -17,64 +17,12 @@ import datetime as dt
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
-from cinrella.app_hooks import app_modules
-
-
-@dataclass
-class Section:
-    data: object  # JSON-serialisable: a dict (one record) or a list of dicts
-    files: list = field(default_factory=list)
-    note: str = ""  # shown in the PDF, e.g. "Not available yet"
-
-
-@dataclass(frozen=True)
-class SectionSpec:
-    key: str
-    title: str
-    order: int
-    build: object
-
-
-_SECTIONS: dict[str, SectionSpec] = {}
-_discovered = False
-
-
-def register_section(key: str, title: str, *, order: int = 100):
-    def decorator(build):
-        _SECTIONS[key] = SectionSpec(key=key, title=title, order=order, build=build)
-        return build
-
-    return decorator
-
-
-# Kinds of record the policy promises in a download (§2B, §4). Until the app that holds them
-# registers its section, the download says plainly that none are held in this system.
-EXPECTED_SECTIONS = {
-    "intake_history": ("Intake and medical history", 40),
-    "signed_consents": ("Signed consent forms", 45),
-    "photos": ("Before-and-after photos", 50),
-}
-
-
-def _not_held(patient):
-    return Section(data=[], note="No records of this kind are held in this system.")
-
-
-def sections() -> list[SectionSpec]:
-    global _discovered
-    if not _discovered:
-        list(app_modules("privacy_export"))  # importing registers the apps' sections
-        _discovered = True
-    specs = dict(_SECTIONS)
-    for key, (title, order) in EXPECTED_SECTIONS.items():
-        specs.setdefault(key, SectionSpec(key=key, title=title, order=order, build=_not_held))
-    return sorted(specs.values(), key=lambda s: (s.order, s.key))
+from privacy.records import Section, SectionSpec, register_section, sections
 
 
 def _local(value):

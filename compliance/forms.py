@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 
 from cinrella import crypto
 from cinrella.roles import Role
+from compliance.services import CORRECTABLE_FIELDS
 from privacy.models import RetentionRule
-from privacy.services import CORRECTABLE_FIELDS
 
 
 class SignInForm(forms.Form):

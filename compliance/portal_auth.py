@@ -20,7 +20,9 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from cinrella.clinic_time import clinic_time_zone
 from cinrella.request_meta import client_ip
+from messaging.services import send_sign_in_code
 from patients.models import Patient
 from patients.selectors import returning_patient
 from privacy import events
@@ -107,18 +109,13 @@ def send_code_by_email(patient: Patient, code: str) -> bool:
     return True
 
 
-# Integration point for messaging: a callable (patient, body) -> bool that queues the text in the
-# outbox (which itself calls privacy.gate.disclose for Twilio). Until messaging registers one,
-# codes go by email only.
-SMS_CODE_SENDERS: list = []
-
-
 def send_code_by_sms(patient: Patient, code: str) -> bool:
-    """Text the code to the patient's mobile through the messaging outbox, if one is registered."""
-    if not SMS_CODE_SENDERS or not patient.mobile_phone:
+    """Text the code to the patient's mobile through the messaging outbox (which passes the privacy
+    gate for Twilio when it sends)."""
+    if not patient.mobile_phone:
         return False
     body = f"{settings.CLINIC_NAME}: your sign-in code is {code}. It expires in 10 minutes."
-    return bool(SMS_CODE_SENDERS[0](patient, body))
+    return send_sign_in_code(patient, body)
 
 
 def start_sign_in(*, request, date_of_birth, email: str = "", phone: str = "") -> None:
@@ -214,13 +211,6 @@ def current_patient(request) -> Patient | None:
         return None
     request.session[LAST_SEEN_KEY] = now
     return Patient.objects.filter(pk=patient_id).first()
-
-
-def clinic_time_zone():
-    """Times a person reads are shown in the clinic's time zone."""
-    from zoneinfo import ZoneInfo
-
-    return timezone.override(ZoneInfo(settings.CLINIC_TIME_ZONE))
 
 
 def patient_required(view):

@@ -98,7 +98,7 @@ def _patients_with_visits():
 
 
 def _medical_records(ctx: Context) -> TargetResult:
-    from privacy.services import deidentify_patient
+    from compliance.services import deidentify_patient
 
     days = rule_days(RecordType.MEDICAL_RECORDS)
     result = TargetResult(RecordType.MEDICAL_RECORDS, "Patients whose medical-record retention ended: de-identify")
@@ -134,7 +134,7 @@ def _future_appointments():
 
 def _abandoned_leads(ctx: Context) -> TargetResult:
     from appointments.models import Appointment
-    from privacy.services import deidentify_patient
+    from compliance.services import deidentify_patient
 
     days = rule_days(RecordType.ABANDONED_LEADS)
     cutoff = ctx.now - dt.timedelta(days=days)

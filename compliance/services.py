@@ -1,4 +1,5 @@
-"""Writes of the privacy app. Keyword-only, one transaction each, each with its audit row."""
+"""Writes of the compliance features (patient rights, de-identification, legal holds, the retention
+schedule). Keyword-only, one transaction each, each with its audit row."""
 
 import datetime as dt
 
@@ -8,16 +9,7 @@ from django.utils import timezone
 
 from privacy import events
 from privacy.gate import disclose
-from privacy.models import (
-    Guardian,
-    GuardianConsent,
-    LegalHold,
-    PolicyAcceptance,
-    PolicyVersion,
-    PrivacyEvent,
-    RetentionRule,
-    RightsRequest,
-)
+from privacy.models import LegalHold, PrivacyEvent, RetentionRule, RightsRequest
 from privacy.policy import Category, Purpose
 
 Kind = PrivacyEvent.Kind
@@ -45,7 +37,7 @@ CORRECTABLE_FIELDS = {
 @transaction.atomic
 def export_records(*, patient, request=None) -> bytes:
     """The patient's records ZIP. Handing it over is a disclosure to the patient (accounted for)."""
-    from privacy.export import records_zip
+    from compliance.export import records_zip
 
     disclose(
         recipient="patient",
@@ -151,7 +143,7 @@ def _apply_field(patient, field_name, value):
 @transaction.atomic
 def fulfil_deletion(*, rights_request: RightsRequest, by) -> RightsRequest:
     """Delete or de-identify what may go; keep the rest and say why. Partial when anything is kept."""
-    from privacy.deletion import assess
+    from compliance.deletion import assess
 
     if rights_request.kind != RightsRequest.Kind.DELETION or not rights_request.is_open:
         raise ValidationError("This request is not an open deletion request.")
@@ -275,49 +267,3 @@ def update_retention_rule(*, rule: RetentionRule, keep_days: int, basis: str, by
     rule.save()
     events.record(Kind.RETENTION_RULE_CHANGED, user=by, detail=f"{rule.record_type}: {before} -> {keep_days} days")
     return rule
-
-
-# --- policy versions (§12) and minors (§11) ----------------------------------------------------
-@transaction.atomic
-def record_policy_acceptance(patient, version: PolicyVersion, request=None, *, context: str = "portal"):
-    """Booking, sign-up and the portal call this with the version the person was shown."""
-    from cinrella.request_meta import client_ip, user_agent
-
-    acceptance = PolicyAcceptance.objects.create(
-        patient=patient,
-        version=version,
-        context=context[:32],
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=user_agent(request) if request is not None else "",
-        page_url=request.build_absolute_uri(request.path)[:300] if request is not None else "",
-    )
-    events.record(Kind.POLICY_ACCEPTED, patient=patient, detail=f"v{version.number} ({context})")
-    return acceptance
-
-
-@transaction.atomic
-def record_guardian_consent(
-    *,
-    patient,
-    full_name: str,
-    relationship: str,
-    consent_text: str,
-    recorded_by,
-    method: str = "in_person",
-    email: str = "",
-    mobile_phone: str = "",
-) -> GuardianConsent:
-    if not full_name.strip() or not relationship.strip() or not consent_text.strip():
-        raise ValidationError("Guardian name, relationship and the consent text are required.")
-    guardian = Guardian.objects.create(
-        patient=patient,
-        full_name=full_name.strip(),
-        relationship=relationship.strip(),
-        email=email,
-        mobile_phone=mobile_phone,
-    )
-    consent = GuardianConsent.objects.create(
-        patient=patient, guardian=guardian, method=method, consent_text=consent_text.strip(), recorded_by=recorded_by
-    )
-    events.record(Kind.GUARDIAN_CONSENT, patient=patient, user=recorded_by, detail=f"guardian consent #{consent.pk}")
-    return consent

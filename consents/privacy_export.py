@@ -1,7 +1,7 @@
-"""The consents app's section of a patient's records download (privacy.export)."""
+"""The consents app's section of a patient's records download (privacy.records)."""
 
 from consents import exports
-from privacy.export import Section, register_section
+from privacy.records import Section, register_section
 
 
 @register_section("signed_consents", "Signed consent forms", order=45)

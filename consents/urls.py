@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consents import views
+from consents.views import staff as views
 
 urlpatterns = [
     # staff

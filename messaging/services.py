@@ -876,7 +876,7 @@ def delete_draft_campaign(*, campaign) -> None:
 
 
 def send_sign_in_code(patient, body: str) -> bool:
-    """The patient portal's one-time code by text (privacy.portal_auth.SMS_CODE_SENDERS): queued now,
+    """The patient portal's one-time code by text (compliance.portal_auth): queued now,
     sent at once; the worker still checks the transactional consent and the privacy gate."""
     import uuid
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from messaging import views, webhooks
+from messaging.views import staff as views
+from messaging.views import webhooks
 
 urlpatterns = [
     path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="messaging-twilio-inbound"),

@@ -1,7 +1,7 @@
-"""The patients app's sections of a patient's records download (privacy.export)."""
+"""The patients app's sections of a patient's records download (privacy.records)."""
 
 from patients import photos
-from privacy.export import Section, register_section
+from privacy.records import Section, register_section
 
 
 @register_section("intake_history", "Intake and medical history", order=40)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients.views import staff as views
 
 urlpatterns = [
     path("staff/patients/", views.patient_list, name="patients-list"),

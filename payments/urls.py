@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import views
+from payments.views import staff as views
 
 urlpatterns = [
     path("webhooks/stripe/", views.stripe_webhook, name="payments-stripe-webhook"),

@@ -47,16 +47,7 @@ class AccessLogAdmin(ReadOnlyAuditAdmin):
     search_fields = ["username"]
 
 
-from privacy.models import (  # noqa: E402
-    GuardianConsent,
-    LegalHold,
-    PolicyAcceptance,
-    PolicyVersion,
-    PrivacyEvent,
-    RetentionRule,
-    RetentionRun,
-    RightsRequest,
-)
+from privacy.models import GuardianConsent, PolicyAcceptance, PolicyVersion, PrivacyEvent  # noqa: E402
 
 
 @admin.register(PolicyVersion)
@@ -75,49 +66,15 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(RetentionRule)
-class RetentionRuleAdmin(admin.ModelAdmin):
-    list_display = ["record_type", "keep_days", "action", "updated_at"]
-    readonly_fields = ["record_type", "action", "counted_from", "updated_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        from privacy import services
-
-        services.update_retention_rule(rule=obj, keep_days=obj.keep_days, basis=obj.basis, by=request.user)
-
-
 @admin.register(PrivacyEvent)
 class PrivacyEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "kind", "patient_id", "user", "detail"]
     list_filter = ["kind"]
 
 
-@admin.register(RetentionRun)
-class RetentionRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "dry_run", "finished_at"]
-
-
 @admin.register(PolicyAcceptance)
 class PolicyAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ["accepted_at", "patient_id", "version", "context"]
-
-
-@admin.register(RightsRequest)
-class RightsRequestAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "status", "created_at", "due_at", "assignee"]
-    list_filter = ["kind", "status"]
-    exclude = ["requested_value", "patient_note"]
-
-
-@admin.register(LegalHold)
-class LegalHoldAdmin(ReadOnlyAdmin):
-    list_display = ["patient_id", "placed_at", "placed_by", "lifted_at"]
 
 
 @admin.register(GuardianConsent)

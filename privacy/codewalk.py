@@ -24,11 +24,11 @@ STRIPE_LOCAL = {"Webhook", "WebhookSignature", "error", "util", "StripeClient", 
 # Reviewed exceptions: (path relative to the project root, function name) → why it needs no gate.
 # In-clinic downloads by staff are not disclosures outside the clinic; they are logged as access.
 ALLOW_LIST = {
-    ("consents/views.py", "_pdf_response"): (
+    ("consents/views/staff.py", "_pdf_response"): (
         "A signed consent's PDF: to providers/managers in the clinic (staff_signature_pdf writes the "
         "access log first) or to the patient themself through their signed link (portal_signature_pdf)."
     ),
-    ("consents/views.py", "_proof_file"): (
+    ("consents/views/staff.py", "_proof_file"): (
         "Builds the SMS consent proof file for sms_proof_export, which first records the export "
         "(in-clinic: SmsConsentProofExport row) or, for a recipient outside the clinic, calls "
         "privacy.gate.disclose via _log_proof_export and refuses on PolicyViolation."
@@ -42,7 +42,7 @@ ALLOW_LIST = {
         "The patient's own appointment as an .ics file, fetched by the patient through their signed "
         "manage link: data returned to its subject, not a disclosure to a third party; it names no service."
     ),
-    ("privacy/views_staff.py", "export_disclosures"): (
+    ("compliance/views/staff.py", "export_disclosures"): (
         "A manager's in-clinic download of one patient's accounting of disclosures; "
         "logged as a PrivacyEvent (disclosures_exported)."
     ),

@@ -6,7 +6,12 @@ Scheduling calls `assert_booking_allowed(patient)` before it books; portal sign-
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
+
+from privacy import events
+from privacy.models import Guardian, GuardianConsent, PrivacyEvent
 
 ADULT_AGE = 18
 
@@ -41,3 +46,33 @@ def assert_booking_allowed(patient, today: dt.date | None = None) -> None:
     """Raise MinorNeedsGuardianConsent for an under-18 record without a guardian consent."""
     if is_minor(patient.date_of_birth, today) and not has_guardian_consent(patient):
         raise MinorNeedsGuardianConsent()
+
+
+@transaction.atomic
+def record_guardian_consent(
+    *,
+    patient,
+    full_name: str,
+    relationship: str,
+    consent_text: str,
+    recorded_by,
+    method: str = "in_person",
+    email: str = "",
+    mobile_phone: str = "",
+) -> GuardianConsent:
+    if not full_name.strip() or not relationship.strip() or not consent_text.strip():
+        raise ValidationError("Guardian name, relationship and the consent text are required.")
+    guardian = Guardian.objects.create(
+        patient=patient,
+        full_name=full_name.strip(),
+        relationship=relationship.strip(),
+        email=email,
+        mobile_phone=mobile_phone,
+    )
+    consent = GuardianConsent.objects.create(
+        patient=patient, guardian=guardian, method=method, consent_text=consent_text.strip(), recorded_by=recorded_by
+    )
+    events.record(
+        PrivacyEvent.Kind.GUARDIAN_CONSENT, patient=patient, user=recorded_by, detail=f"guardian consent #{consent.pk}"
+    )
+    return consent

@@ -30,9 +30,9 @@ SECTIONS = {
 }
 
 G = "tests/privacy/test_gate.py::"
-R = "tests/privacy/test_patient_rights.py::"
-S = "tests/privacy/test_portal_sign_in.py::"
-T = "tests/privacy/test_retention.py::"
+R = "tests/compliance/test_patient_rights.py::"
+S = "tests/compliance/test_portal_sign_in.py::"
+T = "tests/compliance/test_retention.py::"
 P = "tests/privacy/test_policy_cookies_minors.py::"
 W = "tests/privacy/test_outbound_code_walk.py::"
 C = "tests/cinrella/"
@@ -100,7 +100,7 @@ TRACES = [
     ),
     Trace(
         "§6",
-        "Staff sign-in with mandatory second factor, lockout, automatic logoff (cinrella.auth_views, middleware)",
+        "Staff sign-in with mandatory second factor, lockout, automatic logoff (cinrella.views.staff, middleware)",
         [
             f"{C}test_staff_sign_in.py::test_staff_page_without_second_factor_redirects_to_otp_step",
             f"{C}test_staff_sign_in.py::test_lockout_after_repeated_failures_then_unlock_after_cool_off",
@@ -145,7 +145,7 @@ TRACES = [
     ),
     Trace(
         "§9",
-        "Retention schedule with legal minimums, nightly job with dry run (privacy.retention)",
+        "Retention schedule with legal minimums, nightly job with dry run (compliance.retention)",
         [
             f"{T}test_dry_run_lists_what_would_happen_and_changes_nothing",
             f"{T}test_real_run_purges_and_deidentifies_only_what_expired",
@@ -162,7 +162,7 @@ TRACES = [
     ),
     Trace(
         "§10",
-        "Deletion where legally permissible: what is kept and why (privacy.deletion)",
+        "Deletion where legally permissible: what is kept and why (compliance.deletion)",
         [
             f"{R}test_deletion_request_is_partially_fulfilled_with_reasons",
             f"{R}test_deletion_of_a_never_seen_patient_removes_identity_too",
@@ -180,7 +180,7 @@ TRACES = [
         [
             f"{P}test_version_one_is_seeded_from_the_policy_text_and_served_at_privacy",
             f"{P}test_the_version_in_force_is_served_not_a_future_one",
-            f"{P}test_new_version_is_announced_on_next_portal_visit_until_accepted",
+            "tests/compliance/test_portal_policy_updates.py::test_new_version_is_announced_on_next_portal_visit_until_accepted",
         ],
     ),
 ]

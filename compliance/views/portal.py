@@ -7,10 +7,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from privacy import deletion, portal_auth, selectors, services
-from privacy.forms import CodeForm, CorrectionForm, DeletionForm, SignInForm
+from compliance import deletion, portal_auth, services
+from compliance.forms import CodeForm, CorrectionForm, DeletionForm, SignInForm
+from compliance.portal_auth import CodeResult, patient_required
+from privacy import selectors
 from privacy.models import PolicyVersion, RightsRequest
-from privacy.portal_auth import CodeResult, patient_required
+from privacy.policy_versions import record_policy_acceptance
 
 SENT_MESSAGE = "If we found you, we sent a 6-digit code to the email address (or mobile) on file."
 
@@ -24,7 +26,7 @@ def sign_in(request):
     if request.method == "POST":
         if portal_auth.ip_is_rate_limited(request):
             messages.error(request, "Too many attempts from this connection. Please wait 15 minutes and try again.")
-            return render(request, "privacy/portal/sign_in.html", {"form": form}, status=429)
+            return render(request, "compliance/portal/sign_in.html", {"form": form}, status=429)
         if form.is_valid():
             portal_auth.start_sign_in(
                 request=request,
@@ -34,7 +36,7 @@ def sign_in(request):
             )
             messages.info(request, SENT_MESSAGE)
             return redirect("privacy-portal-code")
-    return render(request, "privacy/portal/sign_in.html", {"form": form})
+    return render(request, "compliance/portal/sign_in.html", {"form": form})
 
 
 @never_cache
@@ -44,7 +46,7 @@ def enter_code(request):
     if request.method == "POST":
         if portal_auth.ip_is_rate_limited(request):
             messages.error(request, "Too many attempts from this connection. Please wait 15 minutes and try again.")
-            return render(request, "privacy/portal/code.html", {"form": form}, status=429)
+            return render(request, "compliance/portal/code.html", {"form": form}, status=429)
         if form.is_valid():
             outcome = portal_auth.verify_code(request=request, code=form.cleaned_data["code"])
             if outcome == CodeResult.OK:
@@ -53,7 +55,7 @@ def enter_code(request):
                 messages.error(request, "That code can no longer be used. Please ask for a new code.")
                 return redirect("privacy-portal-sign-in")
             form.add_error("code", "That code is not right. Check the latest message we sent and try again.")
-    return render(request, "privacy/portal/code.html", {"form": form})
+    return render(request, "compliance/portal/code.html", {"form": form})
 
 
 @require_POST
@@ -69,7 +71,7 @@ def home(request):
     patient = request.patient
     return render(
         request,
-        "privacy/portal/home.html",
+        "compliance/portal/home.html",
         {
             "patient": patient,
             "policy_update": selectors.policy_update_to_announce(patient),
@@ -94,7 +96,7 @@ def accept_policy(request):
     if version is None or current is None or version.pk != current.pk:
         messages.error(request, "That version of the policy is no longer current. Please read the current one.")
         return redirect("privacy-portal-home")
-    services.record_policy_acceptance(request.patient, version, request, context="portal")
+    record_policy_acceptance(request.patient, version, request, context="portal")
     messages.success(request, f"Thank you. You accepted version {version.number} of our privacy policy.")
     return redirect("privacy-portal-home")
 
@@ -108,7 +110,7 @@ def records(request):
         response = HttpResponse(content, content_type="application/zip")
         response["Content-Disposition"] = 'attachment; filename="cinrella-records.zip"'
         return response
-    return render(request, "privacy/portal/records.html", {"patient": request.patient})
+    return render(request, "compliance/portal/records.html", {"patient": request.patient})
 
 
 @never_cache
@@ -131,7 +133,7 @@ def correction(request):
         else:
             messages.success(request, "We received your correction request. We answer within 30 days.")
             return redirect("privacy-portal-home")
-    return render(request, "privacy/portal/correction.html", {"form": form})
+    return render(request, "compliance/portal/correction.html", {"form": form})
 
 
 @never_cache
@@ -149,7 +151,7 @@ def deletion_request(request):
         messages.success(request, "We received your deletion request. We answer within 30 days.")
         return redirect("privacy-portal-home")
     items = deletion.assess(request.patient)
-    return render(request, "privacy/portal/deletion.html", {"form": form, "items": items})
+    return render(request, "compliance/portal/deletion.html", {"form": form, "items": items})
 
 
 @require_POST
@@ -166,11 +168,11 @@ def marketing_opt_out(request):
 @patient_required
 def disclosures(request):
     rows = selectors.disclosures_of(request.patient)
-    return render(request, "privacy/portal/disclosures.html", {"disclosures": rows})
+    return render(request, "compliance/portal/disclosures.html", {"disclosures": rows})
 
 
 @never_cache
 @patient_required
 def access_history(request):
     rows, available = selectors.access_history(request.patient)
-    return render(request, "privacy/portal/access_history.html", {"rows": rows, "available": available})
+    return render(request, "compliance/portal/access_history.html", {"rows": rows, "available": available})

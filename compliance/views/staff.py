@@ -1,4 +1,4 @@
-"""Staff side of privacy: the rights-request queue, retention schedule, legal holds, accounting of
+"""Staff privacy pages: the rights-request queue, retention schedule, legal holds, accounting of
 disclosures. Managers only (DESIGN.md §3: audit is manager-read)."""
 
 import csv
@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cinrella.clinic_time import clinic_time_zone
 from cinrella.roles import Role, has_role
-from patients.models import Patient
-from privacy import deletion, events, selectors, services
-from privacy.forms import (
+from compliance import deletion, services
+from compliance.forms import (
     AssignForm,
     DenyForm,
     GuardianConsentForm,
@@ -26,9 +26,10 @@ from privacy.forms import (
     ResolveForm,
     RetentionRuleForm,
 )
+from compliance.services import CORRECTABLE_FIELDS
+from patients.models import Patient
+from privacy import events, minors, selectors
 from privacy.models import LegalHold, PrivacyEvent, RetentionRule, RetentionRun, RightsRequest
-from privacy.portal_auth import clinic_time_zone
-from privacy.services import CORRECTABLE_FIELDS
 
 
 def roles_required(*roles):
@@ -58,7 +59,7 @@ def overview(request):
     queue = selectors.request_queue()
     return render(
         request,
-        "privacy/staff/overview.html",
+        "compliance/staff/overview.html",
         {
             "open_requests": queue.count(),
             "overdue": queue.filter(due_at__lt=timezone.now()).count(),
@@ -74,7 +75,7 @@ def request_queue(request):
     show_closed = request.GET.get("closed") == "1"
     rows = selectors.request_queue(include_closed=show_closed)[:200]
     return render(
-        request, "privacy/staff/requests.html", {"rows": rows, "show_closed": show_closed, "now": timezone.now()}
+        request, "compliance/staff/requests.html", {"rows": rows, "show_closed": show_closed, "now": timezone.now()}
     )
 
 
@@ -125,7 +126,7 @@ def request_detail(request, pk):
     items = deletion.assess(rights_request.patient) if rights_request.kind == RightsRequest.Kind.DELETION else []
     return render(
         request,
-        "privacy/staff/request_detail.html",
+        "compliance/staff/request_detail.html",
         {
             "r": rights_request,
             "field_label": CORRECTABLE_FIELDS.get(rights_request.field_name, ""),
@@ -163,7 +164,7 @@ def retention_schedule(request):
         forms[rule.pk] = form
     return render(
         request,
-        "privacy/staff/retention.html",
+        "compliance/staff/retention.html",
         {
             "rows": [(rule, forms[rule.pk]) for rule in rules],
             "runs": RetentionRun.objects.all()[:10],
@@ -188,7 +189,7 @@ def legal_holds(request):
                 messages.success(request, f"Legal hold placed on patient #{patient.pk}.")
                 return redirect("privacy-staff-holds")
     holds = LegalHold.objects.select_related("placed_by", "lifted_by").order_by("lifted_at", "-placed_at")[:200]
-    return render(request, "privacy/staff/holds.html", {"form": form, "holds": holds, "lift_form": LiftHoldForm()})
+    return render(request, "compliance/staff/holds.html", {"form": form, "holds": holds, "lift_form": LiftHoldForm()})
 
 
 @manager_required
@@ -264,21 +265,19 @@ def _csv_safe(value: str) -> str:
 @manager_required
 def run_detail(request, pk):
     run = get_object_or_404(RetentionRun, pk=pk)
-    return render(request, "privacy/staff/run.html", {"run": run})
+    return render(request, "compliance/staff/run.html", {"run": run})
 
 
 @roles_required(Role.FRONT_DESK, Role.MANAGER)
 @require_http_methods(["GET", "POST"])
 def guardian_consent(request, patient_id):
     """Front desk records a guardian and their consent for an under-18 patient (§11)."""
-    from privacy.minors import has_guardian_consent, is_minor
-
     patient = get_object_or_404(Patient, pk=patient_id)
     form = GuardianConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.record_guardian_consent(
+            minors.record_guardian_consent(
                 patient=patient,
                 full_name=data["full_name"],
                 relationship=data["relationship"],
@@ -295,12 +294,12 @@ def guardian_consent(request, patient_id):
             return redirect("privacy-staff-guardian", patient_id=patient.pk)
     return render(
         request,
-        "privacy/staff/guardian.html",
+        "compliance/staff/guardian.html",
         {
             "patient": patient,
             "form": form,
-            "minor": is_minor(patient.date_of_birth),
-            "consented": has_guardian_consent(patient),
+            "minor": minors.is_minor(patient.date_of_birth),
+            "consented": minors.has_guardian_consent(patient),
             "consents": patient.guardian_consents.select_related("guardian", "recorded_by"),
         },
     )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from cinrella.roles import Role, has_role
-from messaging import quiet_hours, selectors, services, templating, webhooks
+from messaging import quiet_hours, selectors, services, templating
 from messaging.backends import is_console_backend
 from messaging.forms import (
     EDITABLE_KINDS,
@@ -30,6 +30,7 @@ from messaging.forms import (
     TemplateForm,
 )
 from messaging.models import Campaign, Conversation, InboundMessage, Kind, OutboundMessage, Status
+from messaging.views import webhooks
 
 INBOX_ROLES = (Role.FRONT_DESK, Role.MANAGER)
 LOG_ROLES = (Role.FRONT_DESK, Role.MANAGER, Role.PROVIDER)

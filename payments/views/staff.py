@@ -26,7 +26,7 @@ from appointments.models import Appointment, Location
 from cinrella.request_meta import client_ip, user_agent
 from cinrella.roles import Role, roles_of
 from patients.models import Patient
-from payments import cancellation_policy, forms, links, services, webhooks
+from payments import cancellation_policy, forms, links, services, stripe_events
 from payments import selectors as sel
 from payments import stripe_gateway as gateway
 from payments.models import Payment
@@ -500,7 +500,7 @@ def stripe_webhook(request):
     except (ValueError, stripe.SignatureVerificationError):
         return HttpResponseBadRequest("invalid signature")
     try:
-        webhooks.process_event(event)
+        stripe_events.process_event(event)
     except stripe.StripeError:
         # Could not re-read the object from Stripe: nothing was recorded; Stripe retries later.
         log.warning("stripe event %s: Stripe unreachable while applying, will be retried", event["id"])

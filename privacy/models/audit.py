@@ -115,6 +115,3 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.category} patient #{self.patient_id}"
-
-
-from privacy.models_rights import *  # noqa: E402, F403  (privacy models beyond the disclosure log)

@@ -1,6 +1,7 @@
 """Privacy records beyond the disclosure log: portal sign-in codes, patient-rights requests, the
 privacy audit trail, retention schedule and runs, legal holds, policy versions and acceptances,
-guardians of minors. Imported at the end of privacy/models.py so Django sees them in this app."""
+guardians of minors. The behaviour around them lives in the compliance app (rights, retention, the
+portal account); the tables stay in this app so the privacy records keep one migration history."""
 
 import datetime as dt
 

@@ -7,9 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from cinrella.clinic_time import clinic_time_zone
 from privacy import cookies, selectors
 from privacy.models import PolicyVersion
-from privacy.portal_auth import clinic_time_zone
 
 SECTION = re.compile(r"^\d{1,2}\.\s")
 SUBSECTION = re.compile(r"^[A-Z]\.\s")

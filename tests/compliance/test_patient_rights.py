@@ -9,14 +9,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from compliance.services import create_rights_request
 from consents.models import SmsConsentEvent, SmsPurpose
 from consents.selectors import sms_opted_in
 from consents.services import record_sms_consent_event
-from privacy.export import EXPECTED_SECTIONS, sections
 from privacy.gate import disclose
 from privacy.models import Disclosure, PrivacyEvent, RightsRequest
 from privacy.policy import Category, Purpose
-from privacy.services import create_rights_request
+from privacy.records import EXPECTED_SECTIONS, sections
 from tests.factories import AppointmentFactory, PatientFactory
 from tests.helpers import assert_rejected_by_database
 
@@ -246,7 +246,7 @@ def test_request_queue_query_count_is_bounded(staff_client, django_assert_max_nu
 
 
 def test_deletion_request_under_legal_hold_deletes_nothing_and_says_why(staff_client):
-    from privacy.services import place_legal_hold
+    from compliance.services import place_legal_hold
 
     patient = PatientFactory(first_name="Holden")
     manager = staff_client("manager")

@@ -6,10 +6,10 @@ import pytest
 import time_machine
 from django.core import mail
 
+from compliance.portal_auth import PATIENT_SESSION_KEY
 from privacy.models import Disclosure, PortalSignInCode, PrivacyEvent
-from privacy.portal_auth import PATIENT_SESSION_KEY
+from tests.compliance.conftest import code_from_mail, request_code
 from tests.factories import PatientFactory
-from tests.privacy.conftest import code_from_mail, request_code
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,14 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from compliance.retention import medical_records_kept_until
+from compliance.services import place_legal_hold
 from consents.models import SmsConsentEvent, SmsPurpose
 from consents.selectors import sms_opted_in
 from consents.services import record_sms_consent_event
 from privacy.gate import disclose
 from privacy.models import Disclosure, LegalHold, PortalSignInAttempt, PrivacyEvent, RetentionRule, RetentionRun
 from privacy.policy import Category, Purpose
-from privacy.retention import medical_records_kept_until
-from privacy.services import place_legal_hold
 from tests.factories import AppointmentFactory, PatientFactory, UserFactory
 from tests.helpers import assert_rejected_by_database
 
@@ -153,7 +153,7 @@ def test_legal_hold_blocks_purge_and_deidentification(dataset):
     assert report["disclosures"]["skipped_on_legal_hold"] == 1
 
     hold = LegalHold.objects.get()
-    from privacy.services import lift_legal_hold
+    from compliance.services import lift_legal_hold
 
     lift_legal_hold(hold=hold, reason="Case closed", by=hold.placed_by)
     call_command("enforce_retention")

@@ -23,13 +23,13 @@ def test_the_walk_covers_every_project_app():
         str(p.relative_to(Path(settings.BASE_DIR).resolve()))
         for p in codewalk.project_sources(Path(settings.BASE_DIR).resolve())
     }
-    for app in ("cinrella", "patients", "appointments", "consents", "messaging", "payments", "privacy"):
+    for app in ("cinrella", "patients", "appointments", "consents", "messaging", "payments", "privacy", "compliance"):
         assert any(f.startswith(f"{app}/") for f in files), app
     assert not any("/migrations/" in f for f in files)
     # the walk does see the outbound flows that exist today
     kinds = {(o.path, o.function) for o in codewalk.all_outbound(Path(settings.BASE_DIR))}
-    assert ("privacy/portal_auth.py", "send_code_by_email") in kinds
-    assert ("privacy/views_portal.py", "records") in kinds
+    assert ("compliance/portal_auth.py", "send_code_by_email") in kinds
+    assert ("compliance/views/portal.py", "records") in kinds
 
 
 def test_allow_list_entries_still_exist_and_carry_a_reason():

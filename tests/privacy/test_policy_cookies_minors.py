@@ -6,10 +6,9 @@ import pytest
 from django.utils import timezone
 
 from privacy import cookies
-from privacy.minors import MinorNeedsGuardianConsent, assert_booking_allowed, may_self_book
-from privacy.models import PolicyAcceptance, PolicyVersion
+from privacy.minors import MinorNeedsGuardianConsent, assert_booking_allowed, may_self_book, record_guardian_consent
+from privacy.models import PolicyVersion
 from privacy.selectors import current_policy_version
-from privacy.services import record_guardian_consent, record_policy_acceptance
 from tests.factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,24 +37,6 @@ def test_the_version_in_force_is_served_not_a_future_one(client):
     assert current_policy_version().number == 3
     page = client.get("/privacy/").text
     assert "New rules" in page and "Earlier versions" in page
-
-
-def test_new_version_is_announced_on_next_portal_visit_until_accepted(portal_client, patient):
-    client = portal_client(patient)
-    record_policy_acceptance(patient, current_policy_version(), context="booking")
-    assert "Our privacy policy" not in client.get("/book/account/").text
-
-    new = PolicyVersion.objects.create(
-        number=2, effective_at=timezone.now() - dt.timedelta(minutes=1), text="v2", summary_of_changes="Shorter."
-    )
-    page = client.get("/book/account/").text
-    assert "Our privacy policy changed" in page and "Shorter." in page
-
-    client.post("/book/account/policy/accept/", {"version": new.pk})
-
-    acceptance = PolicyAcceptance.objects.filter(patient=patient).order_by("-id").first()
-    assert acceptance.version == new and acceptance.context == "portal" and acceptance.ip_address == "127.0.0.1"
-    assert "Our privacy policy changed" not in client.get("/book/account/").text
 
 
 def test_no_cookie_choice_means_banner_and_no_analytics(client, settings):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from privacy import retention
+from compliance import retention
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.core import mail
 
-from privacy.portal_auth import LAST_SEEN_KEY, PATIENT_SESSION_KEY
+from compliance.portal_auth import LAST_SEEN_KEY, PATIENT_SESSION_KEY
 from tests.factories import PatientFactory
 
 
