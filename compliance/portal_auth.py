@@ -22,7 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from cinrella.clinic_time import clinic_time_zone
 from cinrella.request_meta import client_ip
-from messaging.services import send_sign_in_code
+from messaging.services.notifications import send_sign_in_code
 from patients.models import Patient
 from patients.selectors import returning_patient
 from privacy import events

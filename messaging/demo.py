@@ -1,7 +1,7 @@
 """Demo data for `manage.py seed_demo`: a few inbound texts so the inbox has something to show.
 Idempotent: the inbound webhook path is idempotent on MessageSid."""
 
-from messaging.services import receive_inbound
+from messaging.services.inbound import receive_inbound
 
 DEMO_TEXTS = [
     ("SMdemo00000000000000000000000001", "+16195550101", "Hi! Is there parking near the La Jolla clinic?"),

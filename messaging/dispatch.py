@@ -33,7 +33,7 @@ from messaging.models import (
     Purpose,
     Status,
 )
-from messaging.services import error_reason, record_carrier_opt_out
+from messaging.services.delivery import error_reason, record_carrier_opt_out
 from privacy.gate import PolicyViolation, pending_disclosure, record_disclosures
 from privacy.models import Recipient
 from privacy.policy import Category

@@ -11,27 +11,27 @@ from appointments.signals import (
 )
 from consents.models import SmsPurpose
 from consents.signals import sms_opt_in_recorded
-from messaging import services
+from messaging.services import appointment_messages, notifications
 
 
 @receiver(appointment_booked, dispatch_uid="messaging.booked")
 def queue_booking_messages(sender, appointment, **kwargs):
-    services.on_appointment_booked(appointment=appointment)
+    appointment_messages.on_appointment_booked(appointment=appointment)
 
 
 @receiver(appointment_rescheduled, dispatch_uid="messaging.rescheduled")
 def move_reminders(sender, appointment, previous_starts_at=None, **kwargs):
-    services.on_appointment_rescheduled(appointment=appointment, previous_starts_at=previous_starts_at)
+    appointment_messages.on_appointment_rescheduled(appointment=appointment, previous_starts_at=previous_starts_at)
 
 
 @receiver(appointment_cancelled, dispatch_uid="messaging.cancelled")
 def cancel_messages(sender, appointment, **kwargs):
-    services.on_appointment_cancelled(appointment=appointment)
+    appointment_messages.on_appointment_cancelled(appointment=appointment)
 
 
 @receiver(appointment_completed, dispatch_uid="messaging.completed")
 def queue_post_care(sender, appointment, **kwargs):
-    services.on_appointment_completed(appointment=appointment)
+    appointment_messages.on_appointment_completed(appointment=appointment)
 
 
 @receiver(sms_opt_in_recorded, dispatch_uid="messaging.double_opt_in")
@@ -39,6 +39,6 @@ def queue_opt_in_confirmation(sender, phone, purposes, events, patient=None, **k
     """Double opt-in (DESIGN.md §5): one confirmation text per opt-in moment, in its transaction.
     With both boxes ticked, one message (transactional program) covers both."""
     purpose = SmsPurpose.TRANSACTIONAL if SmsPurpose.TRANSACTIONAL in purposes else SmsPurpose.MARKETING
-    services.queue_double_opt_in(
+    notifications.queue_double_opt_in(
         phone=phone, reference=f"consent-event:{events[0].pk}", patient=patient, purpose=purpose
     )

@@ -30,7 +30,7 @@ def pay_link_body(payment) -> str:
 
 
 def send_pay_link(payment) -> PayLinkRequest:
-    from messaging.services import queue_pay_link
+    from messaging.services.notifications import queue_pay_link
 
     request = PayLinkRequest.objects.create(payment=payment, body=pay_link_body(payment))
     patient = payment.patient

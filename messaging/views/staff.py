@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from cinrella.roles import Role, has_role
-from messaging import quiet_hours, selectors, services, templating
+from messaging import quiet_hours, selectors, templating
 from messaging.backends import is_console_backend
 from messaging.forms import (
     EDITABLE_KINDS,
@@ -30,6 +30,24 @@ from messaging.forms import (
     TemplateForm,
 )
 from messaging.models import Campaign, Conversation, InboundMessage, Kind, OutboundMessage, Status
+from messaging.services.appointment_messages import manage_link
+from messaging.services.campaigns import (
+    ONLY_DRAFTS_ARE_EDITED,
+    CampaignError,
+    cancel_campaign,
+    create_campaign,
+    delete_draft_campaign,
+    schedule_campaign,
+    update_draft_campaign,
+)
+from messaging.services.inbox import (
+    mark_conversation_read,
+    mark_conversation_reviewed,
+    retry_unknown,
+    staff_reply,
+)
+from messaging.services.outbox import InvalidRecipient
+from messaging.services.templates import reset_template, save_template
 from messaging.views import webhooks
 
 INBOX_ROLES = (Role.FRONT_DESK, Role.MANAGER)
@@ -84,7 +102,7 @@ def _quiet_hours_note(conversation):
 @roles_required(*INBOX_ROLES)
 def conversation(request, pk):
     convo = get_object_or_404(Conversation.objects.select_related("patient", "reviewed_by"), pk=pk)
-    services.mark_conversation_read(conversation=convo)
+    mark_conversation_read(conversation=convo)
     return render(request, "messaging/conversation.html", _conversation_context(convo, ReplyForm()))
 
 
@@ -109,8 +127,8 @@ def reply(request, pk):
     if not form.is_valid():
         return render(request, "messaging/conversation.html", _conversation_context(convo, form), status=400)
     try:
-        row = services.staff_reply(conversation=convo, text=form.cleaned_data["text"], user=request.user)
-    except services.InvalidRecipient:
+        row = staff_reply(conversation=convo, text=form.cleaned_data["text"], user=request.user)
+    except InvalidRecipient:
         messages.error(request, "This sender is not a mobile number we can text (e.g. a short code).")
         return redirect("messaging-conversation", pk=convo.pk)
     quiet_until = _quiet_hours_note(convo)
@@ -125,7 +143,7 @@ def reply(request, pk):
 @roles_required(*INBOX_ROLES)
 def mark_reviewed(request, pk):
     convo = get_object_or_404(Conversation, pk=pk)
-    services.mark_conversation_reviewed(conversation=convo, user=request.user)
+    mark_conversation_reviewed(conversation=convo, user=request.user)
     messages.success(request, "Marked as reviewed.")
     return redirect("messaging-conversation", pk=convo.pk)
 
@@ -167,7 +185,7 @@ def appointment_log(request, appointment_id):
 @roles_required(Role.MANAGER)
 def resend_unknown(request, pk):
     row = get_object_or_404(OutboundMessage, pk=pk, status=Status.UNKNOWN)
-    services.retry_unknown(message=row, user=request.user)
+    retry_unknown(message=row, user=request.user)
     messages.success(request, f"Message #{row.pk} will be sent again.")
     return redirect("messaging-log")
 
@@ -196,12 +214,12 @@ def template_edit(request, kind):
     label = Kind(kind).label
     if request.method == "POST":
         if "reset" in request.POST:
-            services.reset_template(kind=kind)
+            reset_template(kind=kind)
             messages.success(request, f"{label}: back to the default wording.")
             return redirect("messaging-templates")
         form = TemplateForm(request.POST, kind=kind)
         if form.is_valid():
-            services.save_template(kind=kind, body=form.cleaned_data["body"], user=request.user)
+            save_template(kind=kind, body=form.cleaned_data["body"], user=request.user)
             messages.success(request, f"{label}: saved.")
             return redirect("messaging-templates")
     else:
@@ -231,7 +249,7 @@ def _sample_context():
         "date": "Tue Mar 3",
         "time": "2:30 PM",
         "location": "La Jolla",
-        "manage_link": services.manage_link(),
+        "manage_link": manage_link(),
         "link": "https://example.test/l/abc",
         "amount": "$50.00",
     }
@@ -259,7 +277,7 @@ def campaign_list(request):
 def campaign_new(request):
     form = CampaignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        campaign = services.create_campaign(**form.campaign_fields(), user=request.user)
+        campaign = create_campaign(**form.campaign_fields(), user=request.user)
         return redirect("messaging-campaign", pk=campaign.pk)
     return render(request, "messaging/campaign_new.html", {"form": form})
 
@@ -268,13 +286,13 @@ def campaign_new(request):
 def campaign_edit(request, pk):
     campaign = get_object_or_404(Campaign, pk=pk)
     if campaign.state != Campaign.State.DRAFT:
-        messages.error(request, services.ONLY_DRAFTS_ARE_EDITED)
+        messages.error(request, ONLY_DRAFTS_ARE_EDITED)
         return redirect("messaging-campaign", pk=campaign.pk)
     form = CampaignForm.for_draft(campaign, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_draft_campaign(campaign=campaign, **form.campaign_fields())
-        except services.CampaignError as exc:
+            update_draft_campaign(campaign=campaign, **form.campaign_fields())
+        except CampaignError as exc:
             messages.error(request, str(exc))
         return redirect("messaging-campaign", pk=campaign.pk)
     return render(request, "messaging/campaign_new.html", {"form": form, "campaign": campaign})
@@ -286,7 +304,7 @@ def campaign_detail(request, pk):
     form = ScheduleCampaignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if "cancel" in request.POST:
-            count = services.cancel_campaign(campaign=campaign, user=request.user)
+            count = cancel_campaign(campaign=campaign, user=request.user)
             messages.success(request, f"Campaign cancelled; {count} unsent message(s) withdrawn.")
             return redirect("messaging-campaign", pk=campaign.pk)
         if "delete" in request.POST:
@@ -294,10 +312,10 @@ def campaign_detail(request, pk):
         if form.is_valid():
             ids = form.cleaned_data["patient_ids"] or None
             try:
-                count = services.schedule_campaign(
+                count = schedule_campaign(
                     campaign=campaign, user=request.user, start_at=form.cleaned_data["start_at"], patient_ids=ids
                 )
-            except services.CampaignError as exc:
+            except CampaignError as exc:
                 messages.error(request, str(exc))
             else:
                 campaign.refresh_from_db()
@@ -326,8 +344,8 @@ def campaign_detail(request, pk):
 
 def _delete_draft(request, campaign):
     try:
-        services.delete_draft_campaign(campaign=campaign)
-    except services.CampaignError as exc:
+        delete_draft_campaign(campaign=campaign)
+    except CampaignError as exc:
         messages.error(request, str(exc))
         return redirect("messaging-campaign", pk=campaign.pk)
     messages.success(request, f"Draft “{campaign.name}” deleted.")

@@ -11,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from messaging import services
 from messaging.backends import is_console_backend
+from messaging.services import delivery, inbound
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -48,7 +48,7 @@ def twilio_inbound(request):
     from_phone = request.POST.get("From", "")
     if not sid or not from_phone:
         return HttpResponseBadRequest("MessageSid and From are required.")
-    services.receive_inbound(
+    inbound.receive_inbound(
         message_sid=sid[:64],
         from_phone=from_phone[:32],
         to_phone=request.POST.get("To", ""),
@@ -68,7 +68,7 @@ def twilio_status(request):
     status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
     if not sid or not status:
         return HttpResponseBadRequest("MessageSid and MessageStatus are required.")
-    services.record_delivery_status(
+    delivery.record_delivery_status(
         message_sid=sid[:64],
         provider_status=status,
         error_code=request.POST.get("ErrorCode", ""),

@@ -8,7 +8,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from consents.models import SmsPurpose
-from messaging import dispatch, services
+from messaging import dispatch
+from messaging.services import campaigns
 from tests.conftest import sign_in_verified
 from tests.factories import PatientFactory, UserFactory
 from tests.messaging.factories import opt_in
@@ -23,10 +24,10 @@ def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, chrom
     patients = PatientFactory.create_batch(3)
     for p in patients:
         opt_in(p.mobile_phone, SmsPurpose.MARKETING)
-    campaign = services.create_campaign(
+    campaign = campaigns.create_campaign(
         name="Live", body="Hi {first_name}, new hours!", filters={}, rate_per_minute=600, user=manager
     )
-    services.schedule_campaign(campaign=campaign, user=manager)
+    campaigns.schedule_campaign(campaign=campaign, user=manager)
 
     client = sign_in_verified(Client(), manager)
     session_cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value

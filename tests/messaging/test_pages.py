@@ -7,8 +7,9 @@ import time_machine
 from django.urls import reverse
 
 from consents.models import SmsConsentEvent
-from messaging import backends, dispatch, services, templating
+from messaging import backends, dispatch, templating
 from messaging.models import Campaign, Conversation, InboundMessage, Kind, MessageTemplate, OutboundMessage, Status
+from messaging.services import appointment_messages, campaigns, delivery, inbound, outbox
 from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory
 from tests.messaging.factories import opt_in
 
@@ -24,7 +25,7 @@ def daytime():
 
 
 def text_in(phone, body, sid):
-    return services.receive_inbound(message_sid=sid, from_phone=phone, to_phone="+18582560289", body=body)
+    return inbound.receive_inbound(message_sid=sid, from_phone=phone, to_phone="+18582560289", body=body)
 
 
 def test_inbox_lists_conversations_with_unread_counts_and_flags(staff_client, django_assert_max_num_queries):
@@ -139,7 +140,7 @@ def test_patient_and_appointment_logs_show_status_and_failure_reasons(staff_clie
     appointment = AppointmentFactory()
     patient = appointment.patient
     for i in range(5):
-        services.queue_message(
+        outbox.queue_message(
             to_phone=patient.mobile_phone,
             kind=Kind.REMINDER,
             idempotency_key=f"r{i}",
@@ -148,7 +149,7 @@ def test_patient_and_appointment_logs_show_status_and_failure_reasons(staff_clie
             appointment=appointment,
         )
     OutboundMessage.objects.filter(idempotency_key="r0").update(
-        status=Status.FAILED, error_code="30007", error_reason=services.error_reason("30007")
+        status=Status.FAILED, error_code="30007", error_reason=delivery.error_reason("30007")
     )
     OutboundMessage.objects.filter(idempotency_key="r1").update(
         status=Status.SUPPRESSED, error_code="consent", error_reason="No transactional SMS opt-in on record."
@@ -171,7 +172,7 @@ def test_manager_edits_a_template_and_unknown_placeholders_are_refused(staff_cli
     client.post(url, {"body": "{clinic_name}: see you {date} at {time}, {first_name}!"})
     assert MessageTemplate.objects.get(kind="reminder").updated_by == client.user
     appointment = AppointmentFactory()
-    services.on_appointment_booked(appointment=appointment)
+    appointment_messages.on_appointment_booked(appointment=appointment)
     reminder = OutboundMessage.objects.filter(kind=Kind.REMINDER).first()
     assert reminder.body.startswith("Cinrella Med Spa: see you") and reminder.body.endswith("Reply STOP to opt out.")
 
@@ -241,7 +242,7 @@ def marketing_patients():
     opt_in(transactional_only.mobile_phone)
     withdrawn = PatientFactory(first_name="Wes")
     opt_in(withdrawn.mobile_phone, "marketing")
-    services.receive_inbound(
+    inbound.receive_inbound(
         message_sid="SMwithdraw", from_phone=withdrawn.mobile_phone, to_phone="+18582560289", body="STOP"
     )
     return opted, transactional_only, withdrawn
@@ -285,11 +286,11 @@ def test_schedule_service_refuses_injected_ids_directly():
 
     opted, transactional_only, withdrawn = marketing_patients()
     user = UserFactory(role="manager")
-    campaign = services.create_campaign(name="c", body="Hello {first_name}", filters={}, rate_per_minute=60, user=user)
-    with pytest.raises(services.CampaignError):
-        services.schedule_campaign(campaign=campaign, user=user, patient_ids=[transactional_only.pk])
+    campaign = campaigns.create_campaign(name="c", body="Hello {first_name}", filters={}, rate_per_minute=60, user=user)
+    with pytest.raises(campaigns.CampaignError):
+        campaigns.schedule_campaign(campaign=campaign, user=user, patient_ids=[transactional_only.pk])
     assert not OutboundMessage.objects.filter(campaign=campaign).exists()
-    count = services.schedule_campaign(
+    count = campaigns.schedule_campaign(
         campaign=campaign, user=user, patient_ids=[opted.pk, transactional_only.pk, withdrawn.pk, 987654]
     )
     assert count == 1
@@ -393,7 +394,7 @@ def test_stop_from_a_campaign_recipient_suppresses_the_rest(staff_client):
     client = staff_client("manager")
     campaign = create_campaign(client)
     client.post(reverse("messaging-campaign", args=[campaign.pk]), {})
-    services.receive_inbound(message_sid="SMs", from_phone=patient.mobile_phone, to_phone="+1", body="stop")
+    inbound.receive_inbound(message_sid="SMs", from_phone=patient.mobile_phone, to_phone="+1", body="stop")
     dispatch.run_once()
     row = OutboundMessage.objects.get(campaign=campaign)
     assert row.status == Status.SUPPRESSED
@@ -412,7 +413,7 @@ def test_simulator_reply_goes_through_the_signed_webhook(staff_client, settings)
     settings.TWILIO_AUTH_TOKEN = ""
     patient = PatientFactory()
     opt_in(patient.mobile_phone)
-    services.queue_message(
+    outbox.queue_message(
         to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key="x", literal="Hello!", patient=patient
     )
     client = staff_client("front_desk")
@@ -429,7 +430,7 @@ def test_simulator_reply_goes_through_the_signed_webhook(staff_client, settings)
 
 def test_admin_lists_messages_without_phone_or_body(staff_client):
     patient = PatientFactory()
-    services.queue_message(
+    outbox.queue_message(
         to_phone=patient.mobile_phone,
         kind=Kind.STAFF_REPLY,
         idempotency_key="a",
@@ -450,7 +451,7 @@ def test_conversation_page_query_count_does_not_grow_with_the_thread(staff_clien
     opt_in(patient.mobile_phone)
     for i in range(15):
         text_in(patient.mobile_phone, f"message {i}", f"SMq{i}")
-        services.queue_message(
+        outbox.queue_message(
             to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key=f"q{i}", literal=f"answer {i}"
         )
     conversation = Conversation.objects.get()

@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 import time_machine
 
-from messaging import dispatch, services
+from messaging import dispatch
 from messaging.models import Kind, Status
 from messaging.quiet_hours import next_allowed_time, recipient_region
+from messaging.services import inbound, outbox
 from tests.factories import PatientFactory
 from tests.messaging.factories import opt_in
 
@@ -82,7 +83,7 @@ def test_worker_holds_a_message_due_in_quiet_hours_then_sends_it():
     with time_machine.travel(dt.datetime(2026, 6, 11, 4, 30, tzinfo=UTC), tick=False):  # 21:30 PDT
         patient = PatientFactory(mobile_phone=CA)
         opt_in(CA)
-        row = services.queue_message(
+        row = outbox.queue_message(
             to_phone=CA, kind=Kind.STAFF_REPLY, idempotency_key="q", literal="Hello", patient=patient
         )
         result = dispatch.run_once()
@@ -102,6 +103,6 @@ def test_help_reply_is_not_held_by_quiet_hours():
     from messaging import backends
 
     with time_machine.travel(dt.datetime(2026, 6, 11, 6, 0, tzinfo=UTC), tick=False):  # 23:00 PDT
-        services.receive_inbound(message_sid="SMh", from_phone=CA, to_phone="+18580000000", body="help")
+        inbound.receive_inbound(message_sid="SMh", from_phone=CA, to_phone="+18580000000", body="help")
         dispatch.run_once()
     assert len(backends.outbox) == 1 and "Reply STOP to opt out" in backends.outbox[0].body

@@ -150,7 +150,7 @@ def test_outbox_rows_roll_back_with_the_booking():
 
 
 def test_helpers_for_other_apps_queue_messages():
-    from messaging.services import queue_double_opt_in, queue_pay_link
+    from messaging.services.notifications import queue_double_opt_in, queue_pay_link
 
     appointment = AppointmentFactory()
     patient = appointment.patient

@@ -6,9 +6,10 @@ import pytest
 import time_machine
 
 from consents.models import SmsConsentEvent
-from messaging import dispatch, services
+from messaging import dispatch
 from messaging.backends import SmsSendError, TwilioBackend
 from messaging.models import Kind, OutboundMessage, Status
+from messaging.services import outbox
 from tests.factories import PatientFactory
 from tests.messaging.factories import opt_in
 from tests.messaging.twilio_server import FakeTwilio
@@ -71,7 +72,7 @@ def test_errors_are_classified(twilio, status, code, transient):
 def test_worker_through_twilio_21610_records_carrier_opt_out(twilio):
     patient = PatientFactory()
     opt_in(patient.mobile_phone)
-    row = services.queue_message(
+    row = outbox.queue_message(
         to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key="x", literal="Hi", patient=patient
     )
     twilio.responses.append(
@@ -88,7 +89,7 @@ def test_worker_through_twilio_21610_records_carrier_opt_out(twilio):
 def test_worker_sends_through_twilio_and_stores_the_sid(twilio):
     patient = PatientFactory()
     opt_in(patient.mobile_phone)
-    row = services.queue_message(
+    row = outbox.queue_message(
         to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key="x", literal="Hi", patient=patient
     )
     dispatch.run_once()
@@ -122,7 +123,7 @@ def test_unreachable_provider_is_a_transient_error(settings, twilio):
 def test_no_outbox_row_left_sending_after_twilio_500(twilio):
     patient = PatientFactory()
     opt_in(patient.mobile_phone)
-    services.queue_message(
+    outbox.queue_message(
         to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key="x", literal="Hi", patient=patient
     )
     twilio.responses.append((503, {"code": 20503, "message": "unavailable", "status": 503}))

@@ -10,10 +10,13 @@ from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 from appointments.models import Appointment
+from cinrella import crypto
 from consents.models import SmsConsentEvent
 from consents.selectors import sms_opted_in
-from messaging import backends, dispatch, services
+from messaging import backends, dispatch
 from messaging.models import Conversation, InboundMessage, Kind, OutboundMessage, Status
+from messaging.services import inbox, notifications, outbox
+from messaging.services.inbound import receive_inbound
 from tests.factories import AppointmentFactory, PatientFactory
 from tests.messaging.factories import opt_in
 
@@ -46,7 +49,7 @@ def inbound(client, body, phone=PHONE, sid=None, **more):
 
 def ledger(phone=PHONE):
     return list(
-        SmsConsentEvent.objects.filter(phone_bidx=services.crypto.blind_index("phone", phone))
+        SmsConsentEvent.objects.filter(phone_bidx=crypto.blind_index("phone", phone))
         .order_by("id")
         .values_list("purpose", "action", "source")
     )
@@ -259,7 +262,7 @@ def test_a_revocation_flags_a_conversation_staff_had_already_reviewed(client, dj
     PatientFactory(mobile_phone=PHONE)
     inbound(client, "wrong number")
     conversation = Conversation.objects.get()
-    services.mark_conversation_reviewed(conversation=conversation, user=django_user_model.objects.create(username="m"))
+    inbox.mark_conversation_reviewed(conversation=conversation, user=django_user_model.objects.create(username="m"))
     inbound(client, "Running late")
     conversation.refresh_from_db()
     assert not conversation.needs_review and conversation.reviewed_by is not None
@@ -302,9 +305,9 @@ def test_a_duplicate_reply_key_rolls_the_whole_text_back(client):
     # inbound row, ledger events and conversation update roll back with it, and the webhook still
     # answers with the first row when there is one.
     PatientFactory(mobile_phone=PHONE)
-    services.queue_message(to_phone=PHONE, kind=Kind.HELP_REPLY, idempotency_key="inbound:SMtaken:reply")
+    outbox.queue_message(to_phone=PHONE, kind=Kind.HELP_REPLY, idempotency_key="inbound:SMtaken:reply")
     with pytest.raises(IntegrityError):
-        services.receive_inbound(message_sid="SMtaken", from_phone=PHONE, to_phone="+18582560289", body="HELP")
+        receive_inbound(message_sid="SMtaken", from_phone=PHONE, to_phone="+18582560289", body="HELP")
     assert not InboundMessage.objects.exists() and not Conversation.objects.exists() and not ledger()
 
 
@@ -347,7 +350,7 @@ def test_confirm_without_upcoming_appointment_goes_to_the_inbox(client):
 def sent_message():
     patient = PatientFactory(mobile_phone=PHONE)
     opt_in(PHONE)
-    row = services.queue_message(
+    row = outbox.queue_message(
         to_phone=PHONE, kind=Kind.STAFF_REPLY, idempotency_key="s", literal="Hi", patient=patient
     )
     dispatch.run_once()
@@ -422,7 +425,7 @@ def test_stop_from_a_short_code_lands_in_the_inbox_without_a_500(client):
 def test_marketing_double_opt_in_confirmation_is_sent_with_the_marketing_program():
     patient = PatientFactory(mobile_phone=PHONE)
     opt_in(PHONE, "marketing")
-    row = services.queue_double_opt_in(phone=PHONE, patient=patient, reference="ev9", purpose="marketing")
+    row = notifications.queue_double_opt_in(phone=PHONE, patient=patient, reference="ev9", purpose="marketing")
     assert row.body == (
         "Cinrella Med Spa: You're subscribed to offers and news by text. Msg frequency varies. "
         "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
@@ -453,6 +456,6 @@ def test_with_database_tasks_a_rolled_back_reply_leaves_no_task(settings):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.receive_inbound(message_sid="SMrb", from_phone=PHONE, to_phone="+18582560289", body="HELP")
+        receive_inbound(message_sid="SMrb", from_phone=PHONE, to_phone="+18582560289", body="HELP")
         raise RuntimeError("the caller's transaction fails")
     assert not DBTaskResult.objects.exists() and not OutboundMessage.objects.exists()

@@ -7,9 +7,10 @@ import time_machine
 from django.utils import timezone
 
 from consents.models import SmsConsentEvent, SmsPurpose
-from messaging import backends, dispatch, services
+from messaging import backends, dispatch
 from messaging.backends import SmsSendError
 from messaging.models import Kind, OutboundMessage, Purpose, Status
+from messaging.services import appointment_messages, delivery, inbound, outbox
 from privacy.models import Disclosure
 from tests.factories import AppointmentFactory, PatientFactory
 from tests.messaging.factories import opt_in, opt_out
@@ -26,7 +27,7 @@ def daytime():
 
 
 def queue(patient, key="k1", kind=Kind.STAFF_REPLY, purpose=Purpose.TRANSACTIONAL, **kwargs):
-    return services.queue_message(
+    return outbox.queue_message(
         to_phone=patient.mobile_phone,
         kind=kind,
         purpose=purpose,
@@ -65,15 +66,15 @@ def test_stop_then_a_due_reminder_is_suppressed_with_the_reason():
     appointment = AppointmentFactory(starts_at=NOON_PACIFIC + dt.timedelta(hours=5))
     phone = appointment.patient.mobile_phone
     opt_in(phone)
-    services.queue_message(
+    outbox.queue_message(
         to_phone=phone,
         kind=Kind.REMINDER,
         idempotency_key="appt:r",
-        context=services.appointment_context(appointment),
+        context=appointment_messages.appointment_context(appointment),
         patient=appointment.patient,
         appointment=appointment,
     )
-    services.receive_inbound(message_sid="SMstop1", from_phone=phone, to_phone="+18580000000", body="STOP")
+    inbound.receive_inbound(message_sid="SMstop1", from_phone=phone, to_phone="+18580000000", body="STOP")
     dispatch.run_once()
     reminder = OutboundMessage.objects.get(kind=Kind.REMINDER)
     assert reminder.status == Status.SUPPRESSED
@@ -230,7 +231,7 @@ def test_status_callback_reconciles_a_row_whose_send_answer_was_lost():
     row = queue(patient)
     with pytest.raises(KilledWorker):
         dispatch.run_once(backend=ProviderAcceptsThenWorkerDies())
-    services.record_delivery_status(
+    delivery.record_delivery_status(
         message_sid=backends.outbox[0].sid, provider_status="delivered", reference=str(row.pk)
     )
     row.refresh_from_db()
@@ -251,11 +252,11 @@ def test_parallel_claims_take_disjoint_rows():
 def test_reminder_for_a_cancelled_appointment_is_cancelled_not_sent():
     appointment = AppointmentFactory(starts_at=NOON_PACIFIC + dt.timedelta(hours=5))
     opt_in(appointment.patient.mobile_phone)
-    row = services.queue_message(
+    row = outbox.queue_message(
         to_phone=appointment.patient.mobile_phone,
         kind=Kind.REMINDER,
         idempotency_key="r",
-        context=services.appointment_context(appointment),
+        context=appointment_messages.appointment_context(appointment),
         appointment=appointment,
         patient=appointment.patient,
     )
