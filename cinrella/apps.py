@@ -8,7 +8,7 @@ class CinrellaConfig(AppConfig):
     default = True
 
     def ready(self):
-        from cinrella import role_permissions, security_log  # noqa: F401  (connect their signals)
+        from cinrella import heartbeats, role_permissions, security_log  # noqa: F401  (signals, readiness checks)
 
 
 class CinrellaAdminConfig(admin_apps.AdminConfig):

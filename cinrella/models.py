@@ -35,3 +35,54 @@ class SecurityEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.username}"
+
+
+class Heartbeat(models.Model):
+    """A background process saying it is alive: the task worker and the periodic-jobs process each
+    write their row every HEARTBEAT_INTERVAL_SECONDS (cinrella.heartbeats). `/readyz` fails when no
+    process of a kind has reported recently, and a task whose worker stopped reporting is taken
+    back (cinrella.worker). No PHI: host names, process ids and times only."""
+
+    class Process(models.TextChoices):
+        WORKER = "worker", "Task worker (db_worker)"
+        PERIODIC = "periodic", "Periodic jobs (run_periodic)"
+
+    process = models.CharField(max_length=16, choices=Process.choices)
+    instance = models.CharField(max_length=64, unique=True, help_text="Worker id, or host:pid.")
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["process", "-last_seen_at"]
+        indexes = [models.Index(fields=["process", "-last_seen_at"], name="heartbeat_latest")]
+
+    def __str__(self):
+        return f"{self.get_process_display()} {self.instance}"
+
+
+class PeriodicJob(models.Model):
+    """One row per periodic job (`run_periodic`): when it last started and how it ended, on any host.
+    Two run_periodic processes take turns through this row (locked FOR UPDATE SKIP LOCKED while one
+    decides) and a PostgreSQL advisory lock held while the job runs, so a job never runs twice at
+    once nor more often than its interval, however many hosts run the periodic process."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=200, unique=True, help_text="The management command and its arguments.")
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, help_text="Exception class only: never PHI.")
+    last_host = models.CharField(max_length=255, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

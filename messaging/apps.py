@@ -6,4 +6,4 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging (SMS)"
 
     def ready(self):
-        from messaging import receivers  # noqa: F401 — connects the appointment signal receivers
+        from messaging import health, receivers  # noqa: F401 — readiness check, appointment signal receivers

@@ -33,6 +33,9 @@ def test_healthz_answers_without_auth_or_database(client, django_assert_num_quer
 
 
 def test_readyz_checks_the_database(client):
+    from cinrella.heartbeats import beat
+
+    beat("periodic", "periodic:test:1")  # /readyz also wants the background processes (test_readiness.py)
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
