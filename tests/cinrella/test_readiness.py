@@ -10,8 +10,8 @@ from django.utils import timezone
 from cinrella import health
 from cinrella.heartbeats import beat
 from cinrella.models import Heartbeat
-from messaging import services
 from messaging.models import Kind
+from messaging.services import outbox
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_worker_check_is_off_when_tasks_run_inline(client, processes_reporting):
 
 def overdue_message(minutes_due: int):
     patient = PatientFactory()
-    row = services.queue_message(
+    row = outbox.queue_message(
         to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key="late", literal="Hello", patient=patient
     )
     row.next_attempt_at = timezone.now() - dt.timedelta(minutes=minutes_due)

@@ -13,8 +13,8 @@ from django_tasks_db.models import DBTaskResult
 from cinrella.heartbeats import beat
 from cinrella.models import Heartbeat
 from cinrella.worker import WORKER_DIED, take_back_abandoned_tasks
-from messaging import services
 from messaging.models import Kind, OutboundMessage, Status
+from messaging.services import outbox
 from messaging.tasks import dispatch_due_messages
 from tests import processes
 from tests.factories import PatientFactory
@@ -117,7 +117,7 @@ def test_prune_tasks_is_a_periodic_job():
 def queue_help_reply(key: str) -> OutboundMessage:
     # A HELP answer: no consent or quiet hours to wait for, whatever the real clock says.
     patient = PatientFactory()
-    return services.queue_message(
+    return outbox.queue_message(
         to_phone=patient.mobile_phone, kind=Kind.HELP_REPLY, idempotency_key=key, literal="Help text", patient=patient
     )
 
