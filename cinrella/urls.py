@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from appointments.views import portal as booking_portal
+from appointments.views import staff as appointments_staff
 from cinrella.views import public, staff
 
 urlpatterns = [
@@ -11,7 +12,7 @@ urlpatterns = [
     path("staff/login/", staff.StaffLoginView.as_view(), name="staff-login"),
     path("staff/otp/", staff.otp_step, name="staff-otp"),
     path("staff/logout/", staff.staff_logout, name="staff-logout"),
-    path("staff/", public.staff_home, name="staff-home"),
+    path("staff/", appointments_staff.staff_home, name="staff-home"),
     # The booking portal is the public home page of the portal (appointments app).
     path("book/", booking_portal.choose_service, name="portal-home"),
     path("admin/", admin.site.urls),

@@ -24,7 +24,7 @@ STRIPE_LOCAL = {"Webhook", "WebhookSignature", "error", "util", "StripeClient", 
 # Reviewed exceptions: (path relative to the project root, function name) → why it needs no gate.
 # In-clinic downloads by staff are not disclosures outside the clinic; they are logged as access.
 ALLOW_LIST = {
-    ("consents/views/staff.py", "_pdf_response"): (
+    ("consents/views/signing.py", "pdf_response"): (
         "A signed consent's PDF: to providers/managers in the clinic (staff_signature_pdf writes the "
         "access log first) or to the patient themself through their signed link (portal_signature_pdf)."
     ),

@@ -73,6 +73,17 @@ def todays_list_context(user, location: Location | None) -> dict:
     return context
 
 
+@login_required
+def staff_home(request):
+    """Today's appointments at the clinic, with check-in / complete / no-show / cancel buttons."""
+    location = selectors.default_location()
+    context = todays_list_context(request.user, location)
+    if location is None:
+        return render(request, "staff/home.html", context)
+    with timezone.override(ZoneInfo(location.time_zone)):
+        return render(request, "staff/home.html", context)
+
+
 def _payments_link(user) -> dict:
     # The appointment's payments panel: front desk and managers (billing works from Takings);
     # providers see no payment data at all (DESIGN.md §3).

@@ -1,19 +1,17 @@
-"""Consent pages: front-desk tablet signing and check-in warnings, the patient's signed-link
-pages, SMS consent status and verbal capture, and the managers' SMS consent proof export.
+"""Staff consent pages: front-desk tablet signing and check-in warnings, SMS consent status and
+verbal capture, and the managers' SMS consent proof export. (The patient's signed-link pages are
+in portal.py; the signing page both use is in signing.py.)
 
 Roles (DESIGN.md §3): signed consents are health data — front desk sees presence only
 ("signed ✓") and can hand the tablet over; providers and managers may open the signed PDF.
 sms_consent: front desk, provider and manager read; front desk records verbal consent;
 billing sees none of it (404)."""
 
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -25,12 +23,11 @@ from cinrella.roles import Role, has_role
 from consents import disclosures, exports, links, selectors, services
 from consents.forms import (
     RevokeConsentForm,
-    SignConsentForm,
-    SmsPreferencesForm,
     SmsProofExportForm,
     VerbalSmsConsentForm,
 )
 from consents.models import ConsentSignature, ConsentTemplate, SmsConsentProofExport, SmsPurpose
+from consents.views.signing import pdf_response, render_in_zone, sign_page, template_rows
 from patients.models import Patient
 from privacy import gate
 from privacy.access import Action
@@ -44,12 +41,6 @@ SMS_CONSENT_READ_ROLES = (Role.FRONT_DESK, Role.PROVIDER, Role.MANAGER)
 SMS_CONSENT_RECORD_ROLES = (Role.FRONT_DESK,)
 
 
-def _render(request, template_name, context, status=200, *, tz_name=None):
-    """Render with times shown in the clinic's (or the appointment location's) time zone."""
-    with timezone.override(ZoneInfo(tz_name or settings.CLINIC_TIME_ZONE)):
-        return render(request, template_name, context, status=status)
-
-
 def _allow(request, *roles) -> None:
     """Out-of-scope answers 404, never 403-with-details (DESIGN.md §3)."""
     if not (request.user.is_superuser or has_role(request.user, *roles)):
@@ -58,13 +49,6 @@ def _allow(request, *roles) -> None:
 
 def _may(request, *roles) -> bool:
     return request.user.is_superuser or has_role(request.user, *roles)
-
-
-def _template_rows(patient, templates):
-    """Each template with the patient's signature in force (if any) for a status list."""
-    templates = list(templates)
-    in_force = selectors.valid_signatures_by_template(patient, templates)
-    return [{"template": t, "signature": in_force.get(t.pk)} for t in templates]
 
 
 # --- staff: check-in warning, patient consents, tablet signing --------------------------------------
@@ -82,10 +66,10 @@ def appointment_consents(request, appointment_id):
         "appointment": appointment,
         "patient": appointment.patient,
         "missing": missing,
-        "required": _template_rows(appointment.patient, selectors.required_templates(appointment.service)),
+        "required": template_rows(appointment.patient, selectors.required_templates(appointment.service)),
     }
     template = "consents/partials/appointment_consents.html" if request.htmx else "consents/appointment.html"
-    return _render(request, template, context, tz_name=appointment.location.time_zone)
+    return render_in_zone(request, template, context, tz_name=appointment.location.time_zone)
 
 
 @login_required
@@ -93,12 +77,12 @@ def patient_consents(request, patient_id):
     _allow(request, *CONSENT_DESK_ROLES)
     patient = get_object_or_404(Patient, pk=patient_id)
     templates = ConsentTemplate.objects.filter(active=True, versions__isnull=False).distinct().order_by("title")
-    return _render(
+    return render_in_zone(
         request,
         "consents/patient.html",
         {
             "patient": patient,
-            "rows": _template_rows(patient, templates),
+            "rows": template_rows(patient, templates),
             "signatures": selectors.patient_signatures(patient),
             "may_read_content": _may(request, *CONSENT_CONTENT_ROLES),
             "revoke_form": RevokeConsentForm(),
@@ -118,44 +102,6 @@ def make_portal_link(request, patient_id):
     return redirect("consents-patient", patient_id=patient.pk)
 
 
-def _sign_page(request, *, patient, template, appointment, channel, staff_user, done_url, base):
-    version = selectors.current_version(template)
-    if version is None or not template.active:
-        raise Http404
-    form = SignConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.sign_consent(
-                patient=patient,
-                version=version,
-                typed_name=form.cleaned_data["typed_name"],
-                signature_data_url=form.cleaned_data["signature"],
-                channel=channel,
-                request=request,
-                staff_user=staff_user,
-                appointment=appointment,
-            )
-        except services.ConsentError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Thank you — “{template.title}” is signed.")
-            return redirect(done_url)
-    return _render(
-        request,
-        "consents/sign.html",
-        {
-            "base": base,
-            "form": form,
-            "template": template,
-            "version": version,
-            "text": selectors.render_consent_text(version),
-            "patient": patient,
-            "cancel_url": done_url,
-        },
-        status=400 if request.method == "POST" else 200,
-    )
-
-
 @login_required
 def staff_sign(request, patient_id, template_slug):
     """Front-desk tablet page: the patient reads, draws and types their name."""
@@ -173,7 +119,7 @@ def staff_sign(request, patient_id, template_slug):
         if appointment
         else reverse("consents-patient", args=[patient.pk])
     )
-    return _sign_page(
+    return sign_page(
         request,
         patient=patient,
         template=template,
@@ -193,14 +139,7 @@ def staff_signature_pdf(request, signature_id):
     )
     # A signed treatment consent is health data: its download is on the access log (§7).
     require_and_log(request, Action.READ, Category.HEALTH, signature.patient)
-    return _pdf_response(signature)
-
-
-def _pdf_response(signature):
-    response = HttpResponse(exports.signed_consent_pdf(signature), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="consent-{signature.pk}.pdf"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return pdf_response(signature)
 
 
 @login_required
@@ -221,98 +160,7 @@ def staff_revoke(request, signature_id):
     return redirect("consents-patient", patient_id=signature.patient_id)
 
 
-# --- patient portal: signing by signed link -------------------------------------------------------
-
-
-def portal_consents(request, token):
-    patient, appointment = links.read_signing_token(token)
-    if appointment is not None:
-        templates = selectors.required_templates(appointment.service)
-    else:
-        templates = ConsentTemplate.objects.filter(active=True, versions__isnull=False).distinct().order_by("title")
-    return _render(
-        request,
-        "consents/portal_list.html",
-        {
-            "token": token,
-            "patient": patient,
-            "appointment": appointment,
-            "rows": _template_rows(patient, templates),
-        },
-    )
-
-
-def portal_sign(request, token, template_slug):
-    patient, appointment = links.read_signing_token(token)
-    template = get_object_or_404(ConsentTemplate, slug=template_slug, active=True)
-    return _sign_page(
-        request,
-        patient=patient,
-        template=template,
-        appointment=appointment,
-        channel=ConsentSignature.Channel.PORTAL,
-        staff_user=None,
-        done_url=reverse("consents-portal-list", args=[token]),
-        base="base_portal.html",
-    )
-
-
-def portal_signature_pdf(request, token, signature_id):
-    patient, _ = links.read_signing_token(token)
-    signature = get_object_or_404(
-        ConsentSignature.objects.select_related("template_version__template"), pk=signature_id, patient=patient
-    )
-    return _pdf_response(signature)
-
-
-@require_POST
-def portal_revoke(request, token, signature_id):
-    """The patient withdraws one of their own consents (e.g. photos for marketing): effective now."""
-    patient, _ = links.read_signing_token(token)
-    signature = get_object_or_404(ConsentSignature, pk=signature_id, patient=patient)
-    try:
-        services.revoke_consent(signature=signature, reason="Revoked by the patient in the portal.", request=request)
-    except services.ConsentError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Your consent is withdrawn from now on.")
-    return redirect("consents-portal-list", token=token)
-
-
-# --- SMS consent: patient preferences, staff status and verbal capture ------------------------------
-
-
-def sms_preferences(request, token):
-    patient = links.read_preferences_token(token)
-    phone = patient.mobile_phone or ""
-    statuses = {s.purpose: s for s in selectors.sms_status(phone)}
-    initial = {p: statuses[p].opted_in for p in statuses}
-    form = SmsPreferencesForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            changed = services.record_sms_preferences(
-                patient=patient,
-                transactional=form.cleaned_data["transactional"],
-                marketing=form.cleaned_data["marketing"],
-                request=request,
-            )
-        except services.InvalidConsentPhone as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Your text-message choices are saved." if changed else "Nothing changed.")
-            return redirect("consents-sms-preferences", token=token)
-    return _render(
-        request,
-        "consents/sms_preferences.html",
-        {
-            "form": form,
-            "statuses": statuses,
-            "has_phone": bool(crypto.normalise_phone(phone)) if phone else False,
-            "phone_ending": phone[-4:] if phone else "",
-            "transactional_text": disclosures.transactional_disclosure(),
-            "marketing_text": disclosures.marketing_disclosure(),
-        },
-    )
+# --- SMS consent: staff status and verbal capture ------------------------------------------------
 
 
 @login_required
@@ -339,7 +187,7 @@ def staff_sms_consent(request, patient_id):
             else:
                 messages.success(request, "Recorded in the SMS consent ledger.")
                 return redirect("consents-sms-status", patient_id=patient.pk)
-    return _render(
+    return render_in_zone(
         request,
         "consents/sms_status.html",
         {
@@ -375,7 +223,9 @@ def sms_proof_export(request):
             form.add_error(None, f"Refused by the privacy policy: {exc}")
         else:
             return _proof_file(data, events)
-    return _render(request, "consents/sms_proof.html", {"form": form}, status=400 if request.method == "POST" else 200)
+    return render_in_zone(
+        request, "consents/sms_proof.html", {"form": form}, status=400 if request.method == "POST" else 200
+    )
 
 
 def _log_proof_export(request, data, events) -> None:

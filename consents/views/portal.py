@@ -1,0 +1,103 @@
+"""The patient's consent pages, reached by signed, expiring links (no PHI in the URL): signing,
+the signed PDF, withdrawing a consent, and the SMS preferences page."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from cinrella import crypto
+from consents import disclosures, links, selectors, services
+from consents.forms import (
+    SmsPreferencesForm,
+)
+from consents.models import ConsentSignature, ConsentTemplate
+from consents.views.signing import pdf_response, render_in_zone, sign_page, template_rows
+
+
+def portal_consents(request, token):
+    patient, appointment = links.read_signing_token(token)
+    if appointment is not None:
+        templates = selectors.required_templates(appointment.service)
+    else:
+        templates = ConsentTemplate.objects.filter(active=True, versions__isnull=False).distinct().order_by("title")
+    return render_in_zone(
+        request,
+        "consents/portal_list.html",
+        {
+            "token": token,
+            "patient": patient,
+            "appointment": appointment,
+            "rows": template_rows(patient, templates),
+        },
+    )
+
+
+def portal_sign(request, token, template_slug):
+    patient, appointment = links.read_signing_token(token)
+    template = get_object_or_404(ConsentTemplate, slug=template_slug, active=True)
+    return sign_page(
+        request,
+        patient=patient,
+        template=template,
+        appointment=appointment,
+        channel=ConsentSignature.Channel.PORTAL,
+        staff_user=None,
+        done_url=reverse("consents-portal-list", args=[token]),
+        base="base_portal.html",
+    )
+
+
+def portal_signature_pdf(request, token, signature_id):
+    patient, _ = links.read_signing_token(token)
+    signature = get_object_or_404(
+        ConsentSignature.objects.select_related("template_version__template"), pk=signature_id, patient=patient
+    )
+    return pdf_response(signature)
+
+
+@require_POST
+def portal_revoke(request, token, signature_id):
+    """The patient withdraws one of their own consents (e.g. photos for marketing): effective now."""
+    patient, _ = links.read_signing_token(token)
+    signature = get_object_or_404(ConsentSignature, pk=signature_id, patient=patient)
+    try:
+        services.revoke_consent(signature=signature, reason="Revoked by the patient in the portal.", request=request)
+    except services.ConsentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your consent is withdrawn from now on.")
+    return redirect("consents-portal-list", token=token)
+
+
+def sms_preferences(request, token):
+    patient = links.read_preferences_token(token)
+    phone = patient.mobile_phone or ""
+    statuses = {s.purpose: s for s in selectors.sms_status(phone)}
+    initial = {p: statuses[p].opted_in for p in statuses}
+    form = SmsPreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.record_sms_preferences(
+                patient=patient,
+                transactional=form.cleaned_data["transactional"],
+                marketing=form.cleaned_data["marketing"],
+                request=request,
+            )
+        except services.InvalidConsentPhone as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Your text-message choices are saved." if changed else "Nothing changed.")
+            return redirect("consents-sms-preferences", token=token)
+    return render_in_zone(
+        request,
+        "consents/sms_preferences.html",
+        {
+            "form": form,
+            "statuses": statuses,
+            "has_phone": bool(crypto.normalise_phone(phone)) if phone else False,
+            "phone_ending": phone[-4:] if phone else "",
+            "transactional_text": disclosures.transactional_disclosure(),
+            "marketing_text": disclosures.marketing_disclosure(),
+        },
+    )
