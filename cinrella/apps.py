@@ -8,7 +8,9 @@ class CinrellaConfig(AppConfig):
     default = True
 
     def ready(self):
-        from cinrella import heartbeats, role_permissions, security_log  # noqa: F401  (signals, readiness checks)
+        from cinrella import heartbeats, keycheck, role_permissions, security_log  # noqa: F401  (signals, readiness checks)
+
+        keycheck.install()
 
 
 class CinrellaAdminConfig(admin_apps.AdminConfig):

@@ -81,6 +81,10 @@ class _RaisingEncryptedMixin:
         return encrypt_bytes(str(value).encode("utf-8")).decode("utf-8")
 
 
+# Every encrypted field is one of these (for code that walks models looking for encrypted columns).
+EncryptedField = _RaisingEncryptedMixin
+
+
 class EncryptedCharField(_RaisingEncryptedMixin, emf.EncryptedCharField):
     pass
 
@@ -95,6 +99,22 @@ class EncryptedDateField(_RaisingEncryptedMixin, emf.EncryptedDateField):
 
 class EncryptedEmailField(_RaisingEncryptedMixin, emf.EncryptedEmailField):
     pass
+
+
+# --- key fingerprints (cinrella.keycheck): HMACs under the key, never the key ----------------
+
+
+def master_key_id(key: str) -> str:
+    """Fingerprint of one FIELD_ENCRYPTION_KEYS entry: names it in canaries and messages."""
+    return hmac.new(key.encode("utf-8"), b"cinrella:master-key-id", hashlib.sha256).hexdigest()
+
+
+def blind_index_key_id() -> str:
+    """Fingerprint of BLIND_INDEX_KEY (an HMAC of a fixed string, outside every index's domain)."""
+    key = settings.BLIND_INDEX_KEY
+    if not key:
+        raise ImproperlyConfigured("BLIND_INDEX_KEY is not set.")
+    return hmac.new(key.encode("utf-8"), b"cinrella:blind-index-key-id", hashlib.sha256).hexdigest()
 
 
 # --- blind indexes ------------------------------------------------------------------------------

@@ -86,3 +86,31 @@ class PeriodicJob(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class KeyCanary(models.Model):
+    """Proof, stored beside the data, of which keys wrote it (cinrella.keycheck).
+
+    Never a key: for each master key (FIELD_ENCRYPTION_KEYS) its fingerprint and a fixed value it
+    encrypted; for BLIND_INDEX_KEY its fingerprint (an HMAC of a fixed string). Every process checks
+    its configured keys against these rows before it reads or writes anything."""
+
+    class Kind(models.TextChoices):
+        MASTER = "master", "Master key (FIELD_ENCRYPTION_KEYS)"
+        BLIND_INDEX = "blind_index", "Blind-index key (BLIND_INDEX_KEY)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    key_id = models.CharField(max_length=64, help_text="Fingerprint of the key (an HMAC under it), never the key.")
+    token = models.TextField(blank=True, help_text="Master keys: a fixed value encrypted under the key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key_id"], name="one_canary_per_key"),
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(kind="blind_index"), name="one_blind_index_canary"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} key {self.key_id[:12]}"

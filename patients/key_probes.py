@@ -1,0 +1,15 @@
+"""Blind-index probes (cinrella.keycheck): does BLIND_INDEX_KEY reproduce the stored digests?"""
+
+from cinrella import crypto
+
+
+def newest_date_of_birth() -> bool | None:
+    from patients.models import Patient
+
+    patient = Patient.objects.exclude(dob_bidx="").only("date_of_birth", "dob_bidx").order_by("-pk").first()
+    if patient is None:
+        return None
+    return crypto.blind_index("dob", patient.date_of_birth.isoformat()) == patient.dob_bidx
+
+
+BLIND_INDEX_PROBES = [("patients_patient.dob_bidx", newest_date_of_birth)]
