@@ -12,8 +12,9 @@ from cryptography.fernet import Fernet
 
 from cinrella import keycheck
 from cinrella.models import KeyCanary
-from messaging import backends, dispatch, services
+from messaging import backends, dispatch
 from messaging.models import Kind, OutboundMessage, Status
+from messaging.services import appointment_messages, inbound, outbox
 from patients.models import Patient
 from tests.factories import AppointmentFactory, PatientFactory
 from tests.helpers import run_manage
@@ -51,7 +52,7 @@ def test_stop_received_while_the_blind_index_key_was_wrong_still_blocks_the_next
         phone = appointment.patient.mobile_phone
         opt_in(phone)
     receive_stop = (
-        "from messaging.services import receive_inbound; "
+        "from messaging.services.inbound import receive_inbound; "
         f"receive_inbound(message_sid='SMstopwrongkey', from_phone='{phone}', to_phone='+18582560289', body='STOP')"
     )
 
@@ -59,12 +60,12 @@ def test_stop_received_while_the_blind_index_key_was_wrong_still_blocks_the_next
     with time_machine.travel(noon_pacific + dt.timedelta(minutes=5), tick=True):
         # The process that refused to start never answered Twilio; the STOP is delivered again
         # (Twilio's retry, or its own opt-out record) to a process with the right key.
-        services.receive_inbound(message_sid="SMstopwrongkey", from_phone=phone, to_phone="+18582560289", body="STOP")
-        services.queue_message(
+        inbound.receive_inbound(message_sid="SMstopwrongkey", from_phone=phone, to_phone="+18582560289", body="STOP")
+        outbox.queue_message(
             to_phone=phone,
             kind=Kind.REMINDER,
             idempotency_key="appt:wrong-key:reminder",
-            context=services.appointment_context(appointment),
+            context=appointment_messages.appointment_context(appointment),
             patient=appointment.patient,
             appointment=appointment,
         )
