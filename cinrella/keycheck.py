@@ -32,7 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from cinrella import crypto
+from cinrella import crypto, health
 
 logger = logging.getLogger("cinrella.keys")
 
@@ -63,14 +63,19 @@ class KeyReport:
 
 def verify_keys(*, record: bool = True, using: str = DEFAULT_DB_ALIAS) -> KeyReport:
     """Check the configured keys against the canaries (and, before any canary exists, against the
-    data itself). `record=False` never writes (readiness probe)."""
+    data itself). `record=False` never writes and compares with recorded canaries only (readiness:
+    the process's own start-up check recorded them)."""
     report = KeyReport()
-    if not _canary_table_exists(using):
+    # Start-up runs before `migrate` too (on an empty database); readiness assumes a migrated one.
+    if record and not _canary_table_exists(using):
         report.skipped = True
         return report
     from cinrella.models import KeyCanary
 
     canaries = list(KeyCanary.objects.using(using).all())
+    if not record and not canaries:
+        report.skipped = True
+        return report
     _check_master_keys(report, [c for c in canaries if c.kind == KeyCanary.Kind.MASTER], record, using)
     _check_blind_index_key(report, [c for c in canaries if c.kind == KeyCanary.Kind.BLIND_INDEX], record, using)
     return report
@@ -216,6 +221,20 @@ def forget_master_canaries(*, keep: Iterable[str], using: str = DEFAULT_DB_ALIAS
         KeyCanary.objects.using(using).filter(kind=KeyCanary.Kind.MASTER).exclude(key_id__in=list(keep)).delete()
     )
     return deleted
+
+
+# --- readiness: /readyz fails while the keys do not match --------------------------------------
+
+
+@health.register("keys")
+def keys_match_the_data() -> str | None:
+    report = verify_keys(record=False)
+    if report.ok:
+        return None
+    for problem in report.problems:
+        logger.error("readiness: %s", problem)
+    variables = [v for v in ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY") if any(v in p for p in report.problems)]
+    return f"{' and '.join(variables) or 'the keys'} do not match the data in this database (see the server log)"
 
 
 # --- when the check runs -----------------------------------------------------------------------

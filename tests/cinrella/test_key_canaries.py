@@ -180,12 +180,14 @@ def test_data_written_before_canaries_existed_is_probed_with_the_configured_keys
 
 
 @pytestmark_db
-def test_readiness_check_reports_mismatched_keys_without_recording_anything(settings):
+def test_readyz_fails_while_the_keys_do_not_match_and_records_nothing(client, settings):
     keycheck.verify_keys()
+    assert client.get("/readyz").json()["keys"] == "ok"
     settings.BLIND_INDEX_KEY = "another-blind-index-key"
     KeyCanary.objects.filter(kind="master").delete()
 
-    report = keycheck.verify_keys(record=False)
+    response = client.get("/readyz")
 
-    assert not report.ok
+    assert response.status_code == 503
+    assert response.json()["keys"] == "BLIND_INDEX_KEY do not match the data in this database (see the server log)"
     assert not KeyCanary.objects.filter(kind="master").exists()
