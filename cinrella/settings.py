@@ -4,6 +4,7 @@ Development works with no `.env` and no variables at all. With DJANGO_DEBUG=fals
 refuses to start unless the secrets a real deployment needs are set.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -67,8 +68,12 @@ INSTALLED_APPS = [
     "consents",
     "messaging",
     "payments",
+    "inventory",
+    "prepaid",
+    "checkout",
     "privacy",
     "compliance",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +305,22 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Pay links and deposit links are signed and expire after this many hours.
 PAYMENTS_LINK_MAX_AGE_HOURS = env.int("PAYMENTS_LINK_MAX_AGE_HOURS", default=72)
+
+# --- checkout, retail, prepaid (docs/checkout.md) -------------------------------------------------
+# Sales tax for a new location's checkout settings, in percent (California: state + district rate
+# of the address; San Diego is 7.75%). Each location's own rate is set in admin → Checkout settings.
+CHECKOUT_DEFAULT_SALES_TAX_PERCENT = Decimal(env.str("CHECKOUT_DEFAULT_SALES_TAX_PERCENT", default="7.75"))
+# The biggest manual discount each role may give, in % of the sale: "front_desk=10,billing=100".
+CHECKOUT_DISCOUNT_LIMITS = {
+    role: Decimal(limit)
+    for role, limit in (
+        item.split("=", 1) for item in env.list("CHECKOUT_DISCOUNT_LIMITS", default=["front_desk=10", "billing=100"])
+    )
+}
+# Reasons offered for a manual discount (staff may type another).
+CHECKOUT_DISCOUNT_REASONS = ["Service recovery", "Promotion", "Friends and family", "Staff", "Price match"]
+GIFT_CARD_MIN_CENTS = env.int("GIFT_CARD_MIN_CENTS", default=1000)
+GIFT_CARD_MAX_CENTS = env.int("GIFT_CARD_MAX_CENTS", default=200000)
 
 # --- messaging ---------------------------------------------------------------------------------
 # docs/messaging.md describes each of these.

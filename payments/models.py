@@ -79,6 +79,8 @@ class Payment(models.Model):
         BALANCE = "balance", "Balance"
         NO_SHOW_FEE = "no_show_fee", "No-show fee"
         LATE_CANCEL_FEE = "late_cancel_fee", "Late-cancellation fee"
+        SALE = "sale", "Checkout sale"
+        GIFT_CARD = "gift_card", "Gift card (online)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Not sent yet"
@@ -95,7 +97,8 @@ class Payment(models.Model):
     appointment = models.ForeignKey(
         "appointments.Appointment", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="payments")
+    # Empty only for a buyer who is not a patient (a walk-in retail sale, a gift card bought online).
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, default="usd")

@@ -12,7 +12,7 @@ import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments import cancellation_policy, notifications
+from payments import cancellation_policy, notifications, signals
 from payments import selectors as sel
 from payments import stripe_gateway as gateway
 from payments.models import (
@@ -119,17 +119,22 @@ def status_from_intent(intent) -> tuple[str, str]:
 
 def apply_intent(*, payment: Payment, intent, user=None) -> Payment:
     """Bring our row to the PaymentIntent's current state. Never moves a paid row backwards, so
-    events arriving late or twice can't undo a success."""
+    events arriving late or twice can't undo a success. A change of status is announced
+    (`payments.signals.payment_status_changed`) inside the transaction, for what was being paid for
+    (a checkout sale, a gift card bought online)."""
     status, reason = status_from_intent(intent)
     if payment.payment_intent_id is None:
         payment.payment_intent_id = intent["id"]
     if payment.status == Payment.Status.SUCCEEDED and status != Payment.Status.SUCCEEDED:
         return payment
+    changed = payment.status != status
     payment.status = status
     payment.failure_reason = reason if status != Payment.Status.SUCCEEDED else ""
     if status == Payment.Status.SUCCEEDED and payment.succeeded_at is None:
         payment.succeeded_at = timezone.now()
     payment.save()
+    if changed:
+        signals.payment_status_changed.send(sender=Payment, payment=payment)
     if status == Payment.Status.SUCCEEDED and intent.get("setup_future_usage") and intent.get("payment_method"):
         pm_id = (
             intent["payment_method"] if isinstance(intent["payment_method"], str) else intent["payment_method"]["id"]
@@ -173,9 +178,14 @@ def start_on_session_payment(*, payment: Payment, save_card: bool, user=None) ->
             if payment.payment_intent_id:
                 intent = gateway.retrieve_payment_intent(payment=payment, user=user)
             else:
-                customer = ensure_customer(patient=payment.patient, user=user)
+                # A buyer who is not a patient (walk-in retail, gift card online) pays without a
+                # Stripe customer: nothing about them is kept at Stripe.
+                customer = ensure_customer(patient=payment.patient, user=user) if payment.patient else None
                 intent = gateway.create_on_session_intent(
-                    payment=payment, customer_id=customer.customer_id, save_card=save_card, user=user
+                    payment=payment,
+                    customer_id=customer.customer_id if customer else None,
+                    save_card=save_card and customer is not None,
+                    user=user,
                 )
         except stripe.StripeError as exc:
             raise PaymentError("The payment page could not be prepared. Please try again shortly.") from exc
@@ -197,6 +207,30 @@ def deposit_payment(*, appointment) -> Payment:
         amount_cents=service.deposit_cents,
         currency=service.currency.lower(),
     )
+
+
+def sale_payment(*, idempotency_key: str, patient, amount_cents: int, currency: str, kind: str, user=None) -> Payment:
+    """The Payment row for money taken outside an appointment's own flows (a checkout tender, a gift
+    card bought online), written before Stripe is called; the same key finds the same row."""
+    if kind not in (Payment.Kind.SALE, Payment.Kind.GIFT_CARD):
+        raise PaymentError("Unknown kind of payment.")
+    if amount_cents <= 0:
+        raise PaymentError("Enter an amount greater than zero.")
+    return _get_or_create_payment(
+        idempotency_key=idempotency_key,
+        patient=patient,
+        kind=kind,
+        amount_cents=amount_cents,
+        currency=currency,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def charge_saved_card(*, payment: Payment, card: SavedPaymentMethod, user) -> Payment:
+    """Charge a sale's Payment on one of the patient's saved cards (once; see _charge_saved_card)."""
+    if payment.patient_id is None or card.patient_id != payment.patient_id or card.detached_at:
+        raise PaymentError("Choose one of the patient's saved cards.")
+    return _charge_saved_card(payment=payment, card=card, user=user)
 
 
 def start_deposit(*, appointment, user=None) -> tuple[Payment, str | None]:
@@ -392,7 +426,10 @@ def apply_refund_object(*, refund: Refund, stripe_refund) -> Refund:
         refund.succeeded_at = timezone.now()
     if status == Refund.Status.FAILED:
         refund.failure_reason = str(stripe_refund.get("failure_reason") or "failed")[:200]
+    changed = refund.pk is None or Refund.objects.filter(pk=refund.pk).exclude(status=status).exists()
     refund.save()
+    if changed:
+        signals.refund_status_changed.send(sender=Refund, refund=refund)
     return refund
 
 

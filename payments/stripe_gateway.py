@@ -128,17 +128,19 @@ def _metadata(payment) -> dict:
     }
 
 
-def create_on_session_intent(*, payment, customer_id: str, save_card: bool, user=None):
+def create_on_session_intent(*, payment, customer_id: str | None, save_card: bool, user=None):
     """A PaymentIntent the patient (or the desk) confirms in the Payment Element.
 
-    `save_card` asks Stripe to keep the card for later off-session charges (deposits)."""
+    `save_card` asks Stripe to keep the card for later off-session charges (deposits). Without a
+    customer (a buyer who is not a patient) the intent carries only the amount and our row id."""
     params = {
         "amount": payment.amount_cents,
         "currency": payment.currency,
-        "customer": customer_id,
         "payment_method_types": ["card"],
         "metadata": _metadata(payment),
     }
+    if customer_id:
+        params["customer"] = customer_id
     if save_card:
         params["setup_future_usage"] = "off_session"
     return send(

@@ -106,6 +106,76 @@ def patient_can(viewer_patient, action: Action | str, category: Category | str, 
     return Action(action) in {A.READ, A.PRESENCE, A.EXPORT}
 
 
+# --- what a role may do in the clinic's operations (not a patient's category) ---------------------
+# Checkout, retail and the dashboard (issue 22; docs/checkout.md). Front desk takes payment, billing
+# owns money (refunds, cost prices, money figures), managers run the clinic (catalogue, stock,
+# every dashboard figure) but do not take or give back money (DESIGN.md §3: manager reads payment).
+
+
+class Capability(StrEnum):
+    CHECKOUT = "checkout"  # build a sale, take any tender, print or email its receipt, sell prepaid
+    SALES_READ = "sales_read"  # see sales and receipts
+    SALE_REFUND = "sale_refund"  # refund or void a paid sale
+    INVENTORY_READ = "inventory_read"  # products, prices, stock on hand, low-stock list
+    INVENTORY_COST = "inventory_cost"  # cost prices and margins
+    INVENTORY_MANAGE = "inventory_manage"  # products, prices, deliveries, adjustments, counts
+    STOCK_RECEIVE = "stock_receive"  # record a delivery
+    PREPAID_MANAGE = "prepaid_manage"  # cancel memberships, cash out or void gift cards, liability report
+    DASHBOARD_MONEY = "dashboard_money"  # revenue, MRR and churn, gift-card liability (aggregates only)
+    DASHBOARD_OPERATIONS = "dashboard_operations"  # utilisation, no-shows, rebooking, new vs returning, campaigns
+
+
+K = Capability
+CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.FRONT_DESK: frozenset({K.CHECKOUT, K.SALES_READ, K.INVENTORY_READ, K.STOCK_RECEIVE}),
+    Role.PROVIDER: frozenset(),
+    Role.BILLING: frozenset(
+        {
+            K.CHECKOUT,
+            K.SALES_READ,
+            K.SALE_REFUND,
+            K.INVENTORY_READ,
+            K.INVENTORY_COST,
+            K.PREPAID_MANAGE,
+            K.DASHBOARD_MONEY,
+        }
+    ),
+    Role.MANAGER: frozenset(
+        {
+            K.SALES_READ,
+            K.INVENTORY_READ,
+            K.INVENTORY_COST,
+            K.INVENTORY_MANAGE,
+            K.STOCK_RECEIVE,
+            K.DASHBOARD_MONEY,
+            K.DASHBOARD_OPERATIONS,
+        }
+    ),
+}
+
+
+def capabilities_of(user) -> frozenset[Capability]:
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return frozenset()
+    roles = set(roles_of(user))
+    if user.is_superuser:
+        roles.add(Role.MANAGER)
+    found: set[Capability] = set()
+    for role in roles:
+        found |= CAPABILITIES.get(role, frozenset())
+    return frozenset(found)
+
+
+def may(user, capability: Capability | str) -> bool:
+    return Capability(capability) in capabilities_of(user)
+
+
+def require_capability(user, capability: Capability | str) -> None:
+    """For views: raise Http404 (no detail) unless allowed."""
+    if not may(user, capability):
+        raise Http404
+
+
 def visible_categories(user) -> dict[str, dict[str, bool]]:
     """{category: {read, write, presence}} for templates: `{% if access.health.read %}`."""
     return {c.value: {a.value: a in allowed_actions(user, c) for a in Action} for c in Category}

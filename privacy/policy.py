@@ -73,7 +73,9 @@ PROCESSOR_NEEDS: dict[RecipientKind, dict[Purpose, frozenset[Category]]] = {
     },
     RecipientKind.CUSTOMER_SUPPORT: {P.OPERATIONS: frozenset({C.IDENTITY, C.CONTACT})},
     RecipientKind.EMAIL_PROVIDER: {
-        p: frozenset({C.IDENTITY, C.CONTACT}) for p in (P.SCHEDULING, P.CARE_INSTRUCTIONS, P.OPERATIONS)
+        **{p: frozenset({C.IDENTITY, C.CONTACT}) for p in (P.SCHEDULING, P.CARE_INSTRUCTIONS, P.OPERATIONS)},
+        # Receipts (§3 processing payments): name, address and amounts — never a service name.
+        P.PAYMENT: frozenset({C.IDENTITY, C.CONTACT, C.PAYMENT}),
     },
 }
 
