@@ -64,7 +64,7 @@ def settings_for(location) -> CheckoutSettings:
 
 
 def _locked(sale: Sale) -> Sale:
-    return Sale.objects.select_for_update().select_related("location", "patient").get(pk=sale.pk)
+    return Sale.objects.select_for_update(of=("self",)).select_related("location", "patient").get(pk=sale.pk)
 
 
 def _editable(sale: Sale) -> Sale:
@@ -1072,7 +1072,7 @@ def deliver_receipt(*, delivery_id: int) -> ReceiptDelivery:
 
     try:
         with transaction.atomic():
-            delivery = ReceiptDelivery.objects.select_for_update().select_related("sale__patient").get(pk=delivery_id)
+            delivery = ReceiptDelivery.objects.select_for_update(of=("self",)).select_related("sale__patient").get(pk=delivery_id)
             if delivery.status != ReceiptDelivery.Status.QUEUED:
                 return delivery
             sale = delivery.sale
