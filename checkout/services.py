@@ -647,7 +647,8 @@ def charge_card_on_file(*, sale: Sale, card_id: int, amount_cents: int, nonce: s
 def start_card(*, sale: Sale, amount_cents: int, nonce: str, user) -> tuple[Tender, str | None]:
     """A card entered in Stripe's Payment Element at the desk: returns the client secret."""
     tender = _card_payment(sale=sale, kind=Tender.Kind.CARD, amount_cents=amount_cents, nonce=nonce, user=user)
-    return tender, card_client_secret(tender=tender, user=user)
+    secret = card_client_secret(tender=tender, user=user)
+    return Tender.objects.select_related("payment").get(pk=tender.pk), secret
 
 
 def card_client_secret(*, tender: Tender, user=None) -> str | None:

@@ -3,6 +3,10 @@
 - `<app>/navigation.py`: NAV_ITEMS, a list of cinrella.navigation.NavItem
 - `<app>/demo.py`: load(stdout), called by `seed_demo` (must be idempotent)
 - `<app>/jobs.py`: PERIODIC_JOBS, a list of ("command args", interval_seconds) for `run_periodic`
+- `<app>/takings.py`: TAKINGS_SECTIONS, functions (day, locations) → {"template": …, …context} that
+  the day's takings page renders after the card payments
+- `<app>/patient_panels.py`: PATIENT_PANELS, functions (request, patient) → {"template": …, …} or
+  None, rendered on the staff patient page (balances, memberships…)
 """
 
 from importlib import import_module

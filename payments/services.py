@@ -171,7 +171,7 @@ def start_on_session_payment(*, payment: Payment, save_card: bool, user=None) ->
     """Make sure the payment has a PaymentIntent; return it with the client secret for Stripe.js
     (None once it is paid). The secret is never stored."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("patient").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("patient").get(pk=payment.pk)
         if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
             return payment, None
         try:
@@ -286,7 +286,7 @@ def finish_card_setup(*, patient, setup_intent_id: str, user=None) -> SavedPayme
 def _charge_saved_card(*, payment: Payment, card: SavedPaymentMethod, user) -> Payment:
     """Charge once. The row lock makes a second click wait and then find the result."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("patient").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("patient").get(pk=payment.pk)
         if payment.status != Payment.Status.PENDING:
             return payment  # already attempted: a double click or a retry charges nothing more
         customer = ensure_customer(patient=payment.patient, user=user)
@@ -435,7 +435,7 @@ def apply_refund_object(*, refund: Refund, stripe_refund) -> Refund:
 
 def submit_refund(*, refund_id: int, user=None) -> Refund:
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("payment__patient").get(pk=refund_id)
+        refund = Refund.objects.select_for_update(of=("self",)).select_related("payment__patient").get(pk=refund_id)
         if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
             return refund
         try:
@@ -496,7 +496,7 @@ def cancel_open_deposits(*, appointment) -> None:
 
 def cancel_open_payment(*, payment_id: int, user=None) -> Payment:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("patient").get(pk=payment_id)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("patient").get(pk=payment_id)
         if not payment.is_open:
             return payment
         if not payment.payment_intent_id:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from appointments.models import Location
+from cinrella import app_hooks
 from cinrella.roles import Role, roles_of
 from patients.models import Patient
 from payments import forms, links, services
@@ -287,5 +288,7 @@ def takings(request):
             "previous": day - dt.timedelta(days=1),
             "next": day + dt.timedelta(days=1),
             "report": sel.takings_for_day(day, locations),
+            # Other apps' money of the day (checkout: cash, cards and credit at the desk, tips, tax).
+            "sections": [section(day, locations) for section in app_hooks.collect("takings", "TAKINGS_SECTIONS")],
         },
     )
