@@ -1073,7 +1073,11 @@ def deliver_receipt(*, delivery_id: int) -> ReceiptDelivery:
 
     try:
         with transaction.atomic():
-            delivery = ReceiptDelivery.objects.select_for_update(of=("self",)).select_related("sale__patient").get(pk=delivery_id)
+            delivery = (
+                ReceiptDelivery.objects.select_for_update(of=("self",))
+                .select_related("sale__patient")
+                .get(pk=delivery_id)
+            )
             if delivery.status != ReceiptDelivery.Status.QUEUED:
                 return delivery
             sale = delivery.sale

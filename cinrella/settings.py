@@ -73,7 +73,6 @@ INSTALLED_APPS = [
     "checkout",
     "privacy",
     "compliance",
-    "reports",
 ]
 
 MIDDLEWARE = [

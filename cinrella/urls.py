@@ -23,9 +23,7 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("payments.urls")),
     path("", include("inventory.urls")),
-    path("", include("prepaid.urls")),
     path("", include("checkout.urls")),
-    path("", include("reports.urls")),
     path("", include("privacy.urls")),
     path("", include("compliance.urls")),
 ]

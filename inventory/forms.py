@@ -9,6 +9,8 @@ from inventory.models import Product
 class DollarsField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
+        if not value and not self.required:
+            return 0
         try:
             return parse_amount(value)
         except ValueError as exc:

@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class PrepaidConfig(AppConfig):
     name = "prepaid"
     verbose_name = "Packages, memberships and gift cards"
-
-    def ready(self):
-        from prepaid import stripe_events
-
-        stripe_events.register()

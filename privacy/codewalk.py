@@ -42,6 +42,10 @@ ALLOW_LIST = {
         "The patient's own appointment as an .ics file, fetched by the patient through their signed "
         "manage link: data returned to its subject, not a disclosure to a third party; it names no service."
     ),
+    ("checkout/views/staff.py", "receipt_pdf"): (
+        "A sale's itemised receipt, printed at the desk by checkout staff to hand to the patient "
+        "(their own record, §7); the emailed receipt goes through the gate in checkout.services.deliver_receipt."
+    ),
     ("compliance/views/staff.py", "export_disclosures"): (
         "A manager's in-clinic download of one patient's accounting of disclosures; "
         "logged as a PrivacyEvent (disclosures_exported)."

@@ -22,6 +22,7 @@ from appointments.forms import StaffAppointmentForm, StaffRescheduleForm
 from appointments.models import Appointment, Location, Provider, Room
 from cinrella.roles import Role, has_role
 from consents.selectors import missing_consents
+from privacy.access import Capability, may
 
 SCHEDULE_ROLES = (Role.FRONT_DESK, Role.PROVIDER, Role.MANAGER)
 
@@ -86,8 +87,11 @@ def staff_home(request):
 
 def _payments_link(user) -> dict:
     # The appointment's payments panel: front desk and managers (billing works from Takings);
-    # providers see no payment data at all (DESIGN.md §3).
-    return {"show_payments": user.is_superuser or has_role(user, Role.FRONT_DESK, Role.MANAGER)}
+    # providers see no payment data at all (DESIGN.md §3). "Check out": whoever takes payment.
+    return {
+        "show_payments": user.is_superuser or has_role(user, Role.FRONT_DESK, Role.MANAGER),
+        "show_checkout": may(user, Capability.CHECKOUT),
+    }
 
 
 @login_required

@@ -37,7 +37,7 @@ def test_allocation_gives_leftover_cents_to_largest_remainders_then_earlier_part
     assert allocate(0, []) == []
 
 
-@given(total=st.integers(-10**7, 10**7), weights=st.lists(st.integers(0, 10**6), min_size=1, max_size=12))
+@given(total=st.integers(-(10**7), 10**7), weights=st.lists(st.integers(0, 10**6), min_size=1, max_size=12))
 def test_allocation_always_adds_up_exactly(total, weights):
     parts = allocate(total, weights)
     assert sum(parts) == total
@@ -122,7 +122,9 @@ def test_line_discount_then_percent_sale_discount_on_what_is_left():
 
 
 def test_a_discount_bigger_than_the_sale_takes_only_what_is_there():
-    totals = pricing.price_sale([LineIn(key="a", quantity=1, unit_price_cents=500)], [DiscountIn(key=1, kind=AMOUNT, value=900)])
+    totals = pricing.price_sale(
+        [LineIn(key="a", quantity=1, unit_price_cents=500)], [DiscountIn(key=1, kind=AMOUNT, value=900)]
+    )
     assert totals.lines["a"].net_cents == 0
     assert totals.discounts == {1: 500}
 
