@@ -31,7 +31,7 @@ from inventory.models import Product
 from patients.models import Patient
 from payments import selectors as payment_selectors
 from payments import stripe_gateway
-from payments.views.staff import STRIPE_JS_URL, stripe_page
+from payments.views.payment_pages import STRIPE_JS_URL, stripe_page
 from prepaid import selectors as prepaid_selectors
 from prepaid import services as prepaid
 from prepaid.models import PackagePlan
