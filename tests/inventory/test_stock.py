@@ -84,7 +84,14 @@ def test_manager_creates_a_product_and_bad_input_is_explained(staff_client):
     assert "Enter an amount like 25" in response.content.decode()
     response = manager.post(
         "/staff/inventory/new/",
-        {"sku": "skn-spf30", "name": "SPF 30", "category": "Sun care", "price": "38.50", "taxable": "on", "low_stock_threshold": 3},
+        {
+            "sku": "skn-spf30",
+            "name": "SPF 30",
+            "category": "Sun care",
+            "price": "38.50",
+            "taxable": "on",
+            "low_stock_threshold": 3,
+        },
     )
     assert response.status_code == 302
     from inventory.models import Product
