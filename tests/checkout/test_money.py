@@ -4,7 +4,7 @@ examples and by properties that must hold for every input."""
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkout import pricing
@@ -37,6 +37,7 @@ def test_allocation_gives_leftover_cents_to_largest_remainders_then_earlier_part
     assert allocate(0, []) == []
 
 
+@settings(deadline=None)  # a busy 2-core machine: no per-example time limit
 @given(total=st.integers(-(10**7), 10**7), weights=st.lists(st.integers(0, 10**6), min_size=1, max_size=12))
 def test_allocation_always_adds_up_exactly(total, weights):
     parts = allocate(total, weights)
@@ -144,6 +145,7 @@ lines_strategy = st.lists(
 )
 
 
+@settings(deadline=None)
 @given(
     lines=lines_strategy,
     percent=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=2),
