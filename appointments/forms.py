@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from appointments.availability import local_instant
 from appointments.models import Provider, Room, Service
+from patients import names
 from patients.models import Patient
 from patients.services import InvalidPhone, normalised_mobile
 
@@ -77,6 +78,19 @@ class DetailsForm(forms.Form):
     date_of_birth = forms.DateField(
         label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
     )
+
+    def _name(self, field: str) -> str:
+        # What the public types as a name may one day be greeted by text: only what a name can be.
+        value = names.clean(self.cleaned_data[field])
+        if not names.is_plausible_name(value):
+            raise forms.ValidationError(names.NOT_A_NAME)
+        return value
+
+    def clean_first_name(self):
+        return self._name("first_name")
+
+    def clean_last_name(self):
+        return self._name("last_name")
 
     def clean_mobile_phone(self):
         try:

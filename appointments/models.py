@@ -217,7 +217,18 @@ class BookingRequest(models.Model):
     The consents and privacy apps turn these into ledger entries (see
     `appointments.portal_consents.record_portal_consents`); this row is the proof kept until then."""
 
+    class Identity(models.TextChoices):
+        NEW_PATIENT = "new_patient", "New patient record"
+        UNPROVEN_MATCH = "unproven_match", "Matched an existing record (identity not proven)"
+
     appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="booking_request")
+    # A booking whose details matched an existing patient changes nothing on her record (contact
+    # data, texts consent, policy acceptance) without proof; staff confirm who it is (issue 17).
+    identity = models.CharField(max_length=16, choices=Identity.choices, default=Identity.NEW_PATIENT)
+    identity_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    identity_confirmed_at = models.DateTimeField(null=True, blank=True)
     sms_transactional = models.BooleanField()
     sms_marketing = models.BooleanField()
     # Contact data (§2A): encrypted at rest like the patient record.

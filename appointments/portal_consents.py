@@ -55,23 +55,33 @@ class PortalConsentChoices:
     page_url: str
 
 
-def record_portal_consents(*, appointment: Appointment, choices: PortalConsentChoices, request=None) -> BookingRequest:
+def record_portal_consents(
+    *,
+    appointment: Appointment,
+    choices: PortalConsentChoices,
+    request=None,
+    identity: str = BookingRequest.Identity.NEW_PATIENT,
+) -> BookingRequest:
     """Record what the patient chose on the consents step, inside the booking transaction:
-    the raw choices on a BookingRequest row, an opt-in event in the SMS consent ledger for each box
-    ticked (consents; the ledger's signal queues the double opt-in text), and the privacy-policy
-    acceptance with the version shown (privacy)."""
-    record_portal_sms_choices(
-        phone=choices.sms_phone,
-        transactional=choices.sms_transactional,
-        marketing=choices.sms_marketing,
-        request=request,
-        patient=appointment.patient,
-    )
-    version = privacy_selectors.current_policy_version()
-    if choices.privacy_policy_acknowledged and version is not None:
-        record_policy_acceptance(appointment.patient, version, request, context="booking")
+    the raw choices on a BookingRequest row and, for a patient whose identity is not in doubt, the
+    SMS choices (consents: an opt-in, or a pending one with its "Reply YES" request, under the
+    phone-ownership rules) and the privacy-policy acceptance with the version shown (privacy).
+    A booking that only matched an existing record (`identity=UNPROVEN_MATCH`) records neither on
+    her record: the row keeps them for the front desk (appointments.portal_booking)."""
+    if identity != BookingRequest.Identity.UNPROVEN_MATCH:
+        record_portal_sms_choices(
+            phone=choices.sms_phone,
+            transactional=choices.sms_transactional,
+            marketing=choices.sms_marketing,
+            request=request,
+            patient=appointment.patient,
+        )
+        version = privacy_selectors.current_policy_version()
+        if choices.privacy_policy_acknowledged and version is not None:
+            record_policy_acceptance(appointment.patient, version, request, context="booking")
     return BookingRequest.objects.create(
         appointment=appointment,
+        identity=identity,
         sms_transactional=choices.sms_transactional,
         sms_marketing=choices.sms_marketing,
         sms_phone=choices.sms_phone,

@@ -169,18 +169,33 @@ def load_sms_opt_ins(stdout) -> None:
     would see nothing sent. Recorded as the booking portal records them (exact disclosure text and
     version), which also queues the one double opt-in confirmation per phone, as a real sign-up
     does. A phone with any ledger event already is left alone."""
+    from django.utils import timezone
+
+    from cinrella import crypto
+    from consents.models import PhoneVerification
     from patients.selectors import patients_with_phone
 
     recorded = 0
     for phone, purposes in DEMO_SMS_CHOICES:
         if selectors.sms_consent_history(phone).exists():
             continue
+        patient = patients_with_phone(phone).order_by("-updated_at").first()
+        if patient is not None:
+            # The demo patients proved their numbers on the portal (a code texted and entered), so
+            # their form's boxes opt them in; any other number would get a "Reply YES" request first.
+            PhoneVerification.objects.create(
+                phone=phone,
+                phone_bidx=crypto.blind_index("phone", phone),
+                patient=patient,
+                method=PhoneVerification.Method.SMS_CODE,
+                verified_at=timezone.now(),
+            )
         services.record_portal_sms_choices(
             phone=phone,
             transactional=SmsPurpose.TRANSACTIONAL in purposes,
             marketing=SmsPurpose.MARKETING in purposes,
             request=None,
-            patient=patients_with_phone(phone).order_by("-updated_at").first(),
+            patient=patient,
         )
         recorded += 1
     stdout.write(f"consents: SMS opt-ins recorded for {recorded} demo phones\n")

@@ -26,9 +26,15 @@ class RevokeConsentForm(forms.Form):
 
 
 class VerbalSmsConsentForm(forms.Form):
+    """What the patient says at the desk. An opt-in is for appointment texts only: marketing needs
+    written consent (the service refuses it with the reason, whatever is posted)."""
+
     purpose = forms.ChoiceField(choices=SmsPurpose.choices)
     action = forms.ChoiceField(
-        choices=[(SmsConsentEvent.Action.OPT_IN, "Opt in (verbal)"), (SmsConsentEvent.Action.OPT_OUT, "Opt out")]
+        choices=[
+            (SmsConsentEvent.Action.OPT_IN, "Opt in to appointment texts (said at the desk)"),
+            (SmsConsentEvent.Action.OPT_OUT, "Opt out"),
+        ]
     )
     note = forms.CharField(
         label="Note (required): who said what, and how",

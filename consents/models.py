@@ -24,6 +24,9 @@ class SmsConsentEvent(models.Model):
         OPT_IN = "opt_in", "Opted in"
         OPT_OUT = "opt_out", "Opted out"
         HELP = "help", "Asked for help"
+        # A web form named a number nobody has proven to own: one "Reply YES" request is texted and
+        # nothing else until the number itself answers (issue 17). Not a consent: sends nothing.
+        PENDING = "pending", "Opt-in requested (waiting for YES from the number)"
 
     class Source(models.TextChoices):
         PORTAL_FORM = "portal_form", "Portal booking form"
@@ -32,6 +35,27 @@ class SmsConsentEvent(models.Model):
         KEYWORD = "keyword", "Keyword reply"
         CARRIER_ERROR = "carrier_error", "Carrier opt-out error"
         FREE_TEXT = "free_text", "Free-text revocation"
+        PORTAL_CODE = "portal_code", "Code texted to the number, entered on the portal"
+
+    class AssertedBy(models.TextChoices):
+        """Who said it: the ledger shows whose word each event rests on."""
+
+        NUMBER = "number", "The number itself (a text from it)"
+        PATIENT = "patient", "The patient (portal, own record)"
+        WEB_VISITOR = "web_visitor", "A web visitor (not yet shown to own the number)"
+        STAFF = "staff", "Staff, for the patient at the desk"
+        CARRIER = "carrier", "The carrier"
+
+    class Verification(models.TextChoices):
+        """How we know the person who asserted it owns the number."""
+
+        INBOUND_TEXT = "inbound_text", "Text received from the number"
+        SMS_CODE = "sms_code", "One-time code texted to the number and entered on the portal"
+        VERIFIED_RECORD = "verified_record", "Patient whose record holds this number, already verified"
+        SIGNED_LINK = "signed_link", "Patient's own signed link (the number is not proven)"
+        IN_PERSON = "in_person", "Patient at the desk, in person (transactional only)"
+        CARRIER_REPORT = "carrier_report", "Carrier error 21610 (STOP sent to the carrier)"
+        UNVERIFIED = "unverified", "Not verified: waiting for a YES reply"
 
     phone = EncryptedCharField(max_length=20)
     phone_bidx = models.CharField(max_length=64, editable=False)
@@ -50,6 +74,9 @@ class SmsConsentEvent(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_consent_events"
     )
+    # Empty on events recorded before ownership was checked (issue 17).
+    asserted_by = models.CharField(max_length=16, choices=AssertedBy.choices, blank=True)
+    verification = models.CharField(max_length=20, choices=Verification.choices, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -69,6 +96,50 @@ class SmsConsentEvent(models.Model):
 
     def __str__(self):
         return f"SMS consent event #{self.pk} ({self.purpose} {self.action})"
+
+
+class PhoneVerification(models.Model):
+    """Proof that the person behind a patient record holds a phone number: they entered a code we
+    texted to it, or the number itself answered YES to an opt-in request made for that record.
+    Append-only. A web form from a patient whose record holds a verified number may change that
+    number's consent directly; any other web form only makes a pending opt-in (issue 17)."""
+
+    class Method(models.TextChoices):
+        SMS_CODE = "sms_code", "Code texted to the number, entered on the portal"
+        REPLY_YES = "reply_yes", "YES replied from the number to an opt-in request"
+
+    phone = EncryptedCharField(max_length=20)
+    phone_bidx = models.CharField(max_length=64, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="phone_verifications")
+    method = models.CharField(max_length=12, choices=Method.choices)
+    verified_at = models.DateTimeField()
+    inbound_message_sid = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone_bidx", "patient"], name="phone_verification_lookup")]
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Phone verification #{self.pk}"
+
+
+class PhoneVerificationCode(models.Model):
+    """A one-time code texted to a patient's number from the portal. Only a salted hash is kept;
+    it expires, works once and locks after a few wrong tries."""
+
+    phone_bidx = models.CharField(max_length=64)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone_bidx", "-created_at"], name="phone_code_recent")]
+
+    def __str__(self):
+        return f"Phone code #{self.pk}"
 
 
 # --- treatment, photo and policy consents ---------------------------------------------------------

@@ -15,6 +15,7 @@ from consents.models import (
     ConsentSignature,
     ConsentTemplate,
     ConsentTemplateVersion,
+    PhoneVerification,
     SmsConsentEvent,
     SmsPurpose,
 )
@@ -82,6 +83,32 @@ def sms_opted_out_of_everything(phone: str) -> bool:
     return all(latest.get(purpose) == SmsConsentEvent.Action.OPT_OUT for purpose in SmsPurpose)
 
 
+_STATE_ACTIONS = [SmsConsentEvent.Action.OPT_IN, SmsConsentEvent.Action.OPT_OUT, SmsConsentEvent.Action.PENDING]
+
+
+def sms_states(phone: str) -> dict[str, SmsConsentEvent]:
+    """{purpose: latest opt_in, opt_out or pending event} in one query. A pending event is recorded
+    only while a number has no consent state at all, so it never hides an opt-in or an opt-out."""
+    digest = phone_digest(phone)
+    if digest is None:
+        return {}
+    events = (
+        SmsConsentEvent.objects.filter(phone_bidx=digest, action__in=_STATE_ACTIONS)
+        .order_by("purpose", "-occurred_at", "-id")
+        .distinct("purpose")
+    )
+    return {event.purpose: event for event in events}
+
+
+def number_verified_for(phone: str, patient) -> bool:
+    """The patient has proven they hold this number (a code entered, or YES from the number to a
+    request made for their record)."""
+    digest = phone_digest(phone)
+    if digest is None or patient is None or patient.pk is None:
+        return False
+    return PhoneVerification.objects.filter(phone_bidx=digest, patient=patient).exists()
+
+
 def sms_opted_in(phone: str, purpose: str) -> bool:
     latest = latest_sms_consent(phone, purpose)
     return latest is not None and latest.action == SmsConsentEvent.Action.OPT_IN
@@ -100,20 +127,24 @@ class SmsStatus:
     label: str
     opted_in: bool
     latest: SmsConsentEvent | None
+    pending: SmsConsentEvent | None = None  # a web form's opt-in waiting for YES from the number
 
 
 def sms_status(phone: str) -> list[SmsStatus]:
     """Current state per purpose with the event that decided it (for the staff and patient pages)."""
     statuses = []
-    latest_by_purpose = latest_sms_consents(phone) if phone else {}
+    states = sms_states(phone) if phone else {}
     for purpose in SmsPurpose:
-        latest = latest_by_purpose.get(purpose.value)
+        state = states.get(purpose.value)
+        pending = state if state is not None and state.action == SmsConsentEvent.Action.PENDING else None
+        latest = None if pending else state
         statuses.append(
             SmsStatus(
                 purpose=purpose.value,
                 label=purpose.label,
                 opted_in=latest is not None and latest.action == SmsConsentEvent.Action.OPT_IN,
                 latest=latest,
+                pending=pending,
             )
         )
     return statuses

@@ -7,6 +7,7 @@ import base64
 import binascii
 import datetime as dt
 import io
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
@@ -21,10 +22,11 @@ from consents.models import (
     ConsentSignature,
     ConsentTemplate,
     ConsentTemplateVersion,
+    PhoneVerification,
     SmsConsentEvent,
     SmsPurpose,
 )
-from consents.signals import consent_revoked, sms_opt_in_recorded
+from consents.signals import consent_revoked, sms_opt_in_recorded, sms_opt_in_requested
 
 
 class InvalidConsentPhone(ValueError):
@@ -68,11 +70,15 @@ def record_sms_consent_events(
     patient=None,
     patient_id=None,
     occurred_at=None,
+    asserted_by: str = "",
+    verification: str = "",
 ) -> list[SmsConsentEvent]:
     """The same event for several purposes (a STOP ends them all), in one INSERT.
 
-    Pass `patient_id` when only the id is at hand, so no patient row is loaded (and decrypted) just
-    to be referenced. A single statement is atomic on its own: no savepoint needed."""
+    `asserted_by` and `verification` say whose word the event rests on and how we know they own
+    the number (the rules are in the functions below; this one only writes). Pass `patient_id`
+    when only the id is at hand, so no patient row is loaded (and decrypted) just to be referenced.
+    A single statement is atomic on its own: no savepoint needed."""
     e164 = crypto.normalise_phone(phone)
     if e164 is None:
         raise InvalidConsentPhone("Not a valid mobile number.")
@@ -92,6 +98,8 @@ def record_sms_consent_events(
         "staff_user": staff_user,
         "note": note,
         "inbound_message_sid": inbound_message_sid,
+        "asserted_by": asserted_by,
+        "verification": verification,
     }
     if patient is not None:
         common["patient"] = patient
@@ -111,75 +119,212 @@ def _announce_opt_in(events: list[SmsConsentEvent], *, phone: str, patient) -> N
         )
 
 
+# --- who may change a number's consent (issue 17, DESIGN.md §9) ---------------------------------------
+#
+# Only the number's owner: a text from the number; a code texted to it and entered on the portal;
+# a form from a patient whose record holds the number, already verified; staff writing down what
+# the patient says at the desk (transactional only). A web form naming a number nobody has proven
+# to own records a PENDING opt-in and texts one "Reply YES" request; nothing else goes to the
+# number until YES comes back from it. A number that opted out is re-opted-in only by a text from
+# the number itself (START, YES to the opt-in confirmation, JOIN). Opt-outs are honoured from every
+# channel (FCC 2024: revocation by any reasonable means), with who asserted them on the row.
+
+OPT_IN_REQUEST_SPACING = dt.timedelta(hours=24)
+OPTED_OUT_MESSAGE = (
+    "This number opted out of texts by replying STOP. Only the number itself can opt back in: text START "
+    "(or JOIN for offers) to {clinic_phone}."
+)
+
+
+@dataclass
+class OptInOutcome:
+    """What a form's opt-in did, per purpose, so the page can say it."""
+
+    opted_in: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    refused_opted_out: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    opted_out: list[str] = field(default_factory=list)
+    request_sent: bool = False
+
+    def __bool__(self) -> bool:
+        """Something was recorded."""
+        return bool(self.opted_in or self.pending or self.opted_out)
+
+    def message(self) -> str:
+        """One sentence for the page (no PHI)."""
+        from django.conf import settings
+
+        if self.refused_opted_out:
+            return OPTED_OUT_MESSAGE.format(clinic_phone=settings.CLINIC_PHONE)
+        if self.pending:
+            return "We texted your number a request: reply YES to start getting texts. Nothing else is sent until then."
+        return ""
+
+
+def _form_opt_in(
+    *, phone: str, purposes, source: str, request, patient, asserted_by: str, verified: bool, verification: str
+) -> OptInOutcome:
+    """Opt-ins from a web form (booking boxes, preferences page), under the ownership rules."""
+    outcome = OptInOutcome()
+    states = selectors.sms_states(phone)
+    wanted = []
+    for purpose in purposes:
+        latest = states.get(purpose)
+        if latest is not None and latest.action == SmsConsentEvent.Action.OPT_OUT:
+            outcome.refused_opted_out.append(purpose)
+        elif latest is not None and latest.action == SmsConsentEvent.Action.OPT_IN:
+            outcome.already.append(purpose)
+        else:
+            wanted.append(purpose)
+    if not wanted:
+        return outcome
+    common = {
+        "phone": phone,
+        "source": source,
+        "disclosure_version": disclosures.DISCLOSURE_VERSION,
+        "request": request,
+        "patient": patient,
+    }
+    if verified:
+        events = [
+            record_sms_consent_event(
+                purpose=purpose,
+                action=SmsConsentEvent.Action.OPT_IN,
+                disclosure_text=disclosures.disclosure_for(purpose),
+                asserted_by=asserted_by,
+                verification=verification,
+                **common,
+            )
+            for purpose in wanted
+        ]
+        outcome.opted_in = wanted
+        _announce_opt_in(events, phone=phone, patient=patient)
+        return outcome
+    recent_request = SmsConsentEvent.objects.filter(
+        phone_bidx=crypto.blind_index("phone", phone),
+        action=SmsConsentEvent.Action.PENDING,
+        occurred_at__gte=timezone.now() - OPT_IN_REQUEST_SPACING,
+    ).exists()
+    events = [
+        record_sms_consent_event(
+            purpose=purpose,
+            action=SmsConsentEvent.Action.PENDING,
+            disclosure_text=disclosures.disclosure_for(purpose),
+            asserted_by=SmsConsentEvent.AssertedBy.WEB_VISITOR,
+            verification=SmsConsentEvent.Verification.UNVERIFIED,
+            **common,
+        )
+        for purpose in wanted
+    ]
+    outcome.pending = wanted
+    # One request per number a day at most: a stranger cannot turn the form into a way to text
+    # someone else's phone over and over.
+    if not recent_request:
+        sms_opt_in_requested.send(sender=SmsConsentEvent, phone=phone, purposes=wanted, events=events, patient=patient)
+        outcome.request_sent = True
+    return outcome
+
+
 @transaction.atomic
 def record_portal_sms_choices(
     *, phone: str, transactional: bool, marketing: bool, request, patient=None
-) -> list[SmsConsentEvent]:
-    """The booking portal's two (never pre-checked) boxes. Records an opt_in with the exact
-    disclosure text and version for each box ticked; records nothing for an unticked box (SMS is
-    optional, declining is not an event). A phone is needed only when a box is ticked. Sends
-    `sms_opt_in_recorded` once so messaging queues one double opt-in confirmation."""
+) -> OptInOutcome:
+    """The booking portal's two (never pre-checked) boxes. The exact disclosure text and version
+    are recorded for each box ticked; an unticked box records nothing (declining is not an event).
+    A number already verified for this patient is opted in (and `sms_opt_in_recorded` queues the
+    confirmations); any other number gets a pending opt-in and one "Reply YES" request; a number
+    that opted out by text is refused (only the number can opt back in)."""
     chosen = [
         p for p, ticked in ((SmsPurpose.TRANSACTIONAL, transactional), (SmsPurpose.MARKETING, marketing)) if ticked
     ]
     if not chosen:
-        return []
+        return OptInOutcome()
     e164 = crypto.normalise_phone(phone or "")
     if e164 is None:
         raise InvalidConsentPhone("Enter a valid mobile number to receive text messages.")
-    events = [
-        record_sms_consent_event(
-            phone=e164,
-            purpose=purpose,
-            action=SmsConsentEvent.Action.OPT_IN,
-            source=SmsConsentEvent.Source.PORTAL_FORM,
-            disclosure_text=disclosures.disclosure_for(purpose),
-            disclosure_version=disclosures.DISCLOSURE_VERSION,
-            request=request,
-            patient=patient,
-        )
-        for purpose in chosen
-    ]
-    _announce_opt_in(events, phone=e164, patient=patient)
-    return events
+    verified = selectors.number_verified_for(e164, patient)
+    return _form_opt_in(
+        phone=e164,
+        purposes=chosen,
+        source=SmsConsentEvent.Source.PORTAL_FORM,
+        request=request,
+        patient=patient,
+        asserted_by=SmsConsentEvent.AssertedBy.PATIENT if verified else SmsConsentEvent.AssertedBy.WEB_VISITOR,
+        verified=verified,
+        verification=SmsConsentEvent.Verification.VERIFIED_RECORD,
+    )
 
 
 @transaction.atomic
-def record_sms_preferences(*, patient, transactional: bool, marketing: bool, request) -> list[SmsConsentEvent]:
-    """The patient's own preferences page: records an event only where the choice changed the
-    current state (opt_in with the disclosure text, or opt_out)."""
+def record_sms_preferences(*, patient, transactional: bool, marketing: bool, request) -> OptInOutcome:
+    """The patient's own preferences page (signed link). An unticked box that was on records an
+    opt-out at once; a ticked box that was off follows the ownership rules (verified number: opt-in;
+    otherwise pending + one YES request; opted out by text: refused)."""
     phone = crypto.normalise_phone(patient.mobile_phone or "")
     if phone is None:
         raise InvalidConsentPhone("There is no valid mobile number on your record; call the clinic to add one.")
     wanted = {SmsPurpose.TRANSACTIONAL: transactional, SmsPurpose.MARKETING: marketing}
-    events, opt_ins = [], []
+    states = selectors.sms_states(phone)
+    outcome = OptInOutcome()
+    to_opt_in = []
     for purpose, want in wanted.items():
-        if selectors.sms_opted_in(phone, purpose) == want:
-            continue
-        event = record_sms_consent_event(
+        latest = states.get(purpose)
+        on = latest is not None and latest.action == SmsConsentEvent.Action.OPT_IN
+        if want and not on:
+            to_opt_in.append(purpose)
+        elif not want and on:
+            record_sms_consent_event(
+                phone=phone,
+                purpose=purpose,
+                action=SmsConsentEvent.Action.OPT_OUT,
+                source=SmsConsentEvent.Source.PORTAL_PREFERENCES,
+                disclosure_text="Unticked on the preferences page.",
+                request=request,
+                patient=patient,
+                asserted_by=SmsConsentEvent.AssertedBy.PATIENT,
+                verification=SmsConsentEvent.Verification.SIGNED_LINK,
+            )
+            outcome.opted_out.append(purpose)
+    if to_opt_in:
+        verified = selectors.number_verified_for(phone, patient)
+        opted = _form_opt_in(
             phone=phone,
-            purpose=purpose,
-            action=SmsConsentEvent.Action.OPT_IN if want else SmsConsentEvent.Action.OPT_OUT,
+            purposes=to_opt_in,
             source=SmsConsentEvent.Source.PORTAL_PREFERENCES,
-            disclosure_text=disclosures.disclosure_for(purpose) if want else "Unticked on the preferences page.",
-            disclosure_version=disclosures.DISCLOSURE_VERSION if want else "",
             request=request,
             patient=patient,
+            asserted_by=SmsConsentEvent.AssertedBy.PATIENT,
+            verified=verified,
+            verification=SmsConsentEvent.Verification.VERIFIED_RECORD,
         )
-        events.append(event)
-        if want:
-            opt_ins.append(event)
-    _announce_opt_in(opt_ins, phone=phone, patient=patient)
-    return events
+        opted.opted_out = outcome.opted_out
+        return opted
+    return outcome
+
+
+VERBAL_MARKETING_REFUSED = (
+    "Marketing texts need the patient's written consent: the box on the booking or preferences page, "
+    "or the patient texting JOIN to the clinic's number. Staff cannot record it."
+)
 
 
 @transaction.atomic
 def record_verbal_sms_consent(*, patient, purpose: str, action: str, note: str, staff_user, request) -> SmsConsentEvent:
-    """Front desk records a verbal opt-in or opt-out. The note is required; for an opt-in the
-    disclosure read to the patient is stored with its version."""
+    """Front desk writes down what the patient says at the desk: an opt-in to appointment texts
+    (transactional only; marketing needs written consent), or an opt-out of either. The note is
+    required; for an opt-in the disclosure read to the patient is stored with its version."""
     if not (note or "").strip():
         raise ConsentError("A note is required: say who gave the consent or opt-out, and how.")
     opting_in = action == SmsConsentEvent.Action.OPT_IN
+    if opting_in and purpose == SmsPurpose.MARKETING:
+        raise ConsentError(VERBAL_MARKETING_REFUSED)
+    if opting_in:
+        latest = selectors.sms_states(patient.mobile_phone or "").get(purpose)
+        if latest is not None and latest.action == SmsConsentEvent.Action.OPT_OUT:
+            from django.conf import settings
+
+            raise ConsentError(OPTED_OUT_MESSAGE.format(clinic_phone=settings.CLINIC_PHONE))
     return record_sms_consent_event(
         phone=patient.mobile_phone or "",
         purpose=purpose,
@@ -191,6 +336,65 @@ def record_verbal_sms_consent(*, patient, purpose: str, action: str, note: str, 
         staff_user=staff_user,
         note=note.strip(),
         patient=patient,
+        asserted_by=SmsConsentEvent.AssertedBy.STAFF,
+        verification=SmsConsentEvent.Verification.IN_PERSON,
+    )
+
+
+# --- the number itself ----------------------------------------------------------------------------
+
+FROM_THE_NUMBER = {
+    "asserted_by": SmsConsentEvent.AssertedBy.NUMBER,
+    "verification": SmsConsentEvent.Verification.INBOUND_TEXT,
+}
+
+
+def confirm_pending_opt_ins(*, phone: str, inbound_message_sid: str, body: str = "") -> list[SmsConsentEvent]:
+    """YES from the number to an opt-in request: each purpose still pending becomes an opt-in (the
+    disclosure the web form showed, confirmed by the number itself), and the patient the request
+    was made for now holds a verified number. Call inside the inbound text's transaction; the
+    caller queues the confirmation replies. Returns the opt-in events (empty: nothing pending)."""
+    pending = [e for e in selectors.sms_states(phone).values() if e.action == SmsConsentEvent.Action.PENDING]
+    events = []
+    for event in pending:
+        events += record_sms_consent_events(
+            phone=phone,
+            purposes=[event.purpose],
+            action=SmsConsentEvent.Action.OPT_IN,
+            source=SmsConsentEvent.Source.KEYWORD,
+            disclosure_text=event.disclosure_text,
+            disclosure_version=event.disclosure_version,
+            note=f"Confirmed by a reply from the number ({body[:40]!r}) to the opt-in request of event #{event.pk}.",
+            inbound_message_sid=inbound_message_sid,
+            patient_id=event.patient_id,
+            **FROM_THE_NUMBER,
+        )
+    for patient_id in {e.patient_id for e in pending if e.patient_id}:
+        PhoneVerification.objects.create(
+            phone=phone,
+            phone_bidx=crypto.blind_index("phone", phone),
+            patient_id=patient_id,
+            method=PhoneVerification.Method.REPLY_YES,
+            verified_at=timezone.now(),
+            inbound_message_sid=inbound_message_sid,
+        )
+    return events
+
+
+def record_opt_out_from_reply(*, phone: str, inbound_message_sid: str, body: str, staff_user, patient_id=None):
+    """Staff pressed "this is an opt-out" on a reply the classifier was unsure of: the number's own
+    words, confirmed by staff, revoke both purposes."""
+    return record_sms_consent_events(
+        phone=phone,
+        purposes=list(SmsPurpose),
+        action=SmsConsentEvent.Action.OPT_OUT,
+        source=SmsConsentEvent.Source.FREE_TEXT,
+        disclosure_text=body[:1000],
+        note="Read as an opt-out by staff (the reply was flagged for review).",
+        staff_user=staff_user,
+        inbound_message_sid=f"{inbound_message_sid}:staff"[:64],
+        patient_id=patient_id,
+        **FROM_THE_NUMBER,
     )
 
 

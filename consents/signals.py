@@ -6,9 +6,15 @@ newly opted in), `events` (the SmsConsentEvent rows), `patient` (or None). Messa
 queues the double opt-in confirmation text (consents.disclosures.double_opt_in_confirmation)
 in its outbox, in the same transaction. Sent with `send()`: a failing receiver rolls back.
 
+`sms_opt_in_requested`: a web form asked for texts to a number nobody has proven to own; the
+ledger holds PENDING events. Same keyword arguments. Messaging queues the one "Reply YES to get …
+texts from <clinic>" request (fixed wording, no free text) — nothing else may go to the number
+until YES comes back from it.
+
 `consent_revoked`: a signed consent was revoked. Keyword arguments: `signature`, `revocation`."""
 
 from django.dispatch import Signal
 
 sms_opt_in_recorded = Signal()
+sms_opt_in_requested = Signal()
 consent_revoked = Signal()

@@ -27,6 +27,7 @@ from messaging import quiet_hours
 from messaging.backends import BaseBackend, SmsSendError, get_backend
 from messaging.models import (
     CONSENT_EXEMPT_KINDS,
+    PENDING_CONSENT_KINDS,
     QUIET_HOURS_EXEMPT_KINDS,
     Kind,
     OutboundMessage,
@@ -86,7 +87,8 @@ def _current_consents(rows) -> dict[tuple[str, str], str]:
     latest = (
         SmsConsentEvent.objects.filter(
             phone_bidx__in=digests,
-            action__in=[SmsConsentEvent.Action.OPT_IN, SmsConsentEvent.Action.OPT_OUT],
+            # A pending opt-in is recorded only while a number has no state, so it never hides one.
+            action__in=[SmsConsentEvent.Action.OPT_IN, SmsConsentEvent.Action.OPT_OUT, SmsConsentEvent.Action.PENDING],
         )
         .order_by("phone_bidx", "purpose", "-occurred_at", "-id")
         .distinct("phone_bidx", "purpose")
@@ -115,7 +117,9 @@ def _decide(row: OutboundMessage, consents, twilio: Recipient, now, disclosures:
             return "suppressed"
     if row.kind not in CONSENT_EXEMPT_KINDS:
         action = consents.get((row.to_bidx, row.purpose))
-        if action != SmsConsentEvent.Action.OPT_IN:
+        if row.kind in PENDING_CONSENT_KINDS and action != SmsConsentEvent.Action.OPT_OUT:
+            pass  # the one YES request, or a code the person asked for: fixed wording, never after STOP
+        elif action != SmsConsentEvent.Action.OPT_IN:
             reason = (
                 f"Opted out of {row.purpose} texts."
                 if action == SmsConsentEvent.Action.OPT_OUT

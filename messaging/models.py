@@ -35,13 +35,28 @@ class Kind(models.TextChoices):
     CAMPAIGN = "campaign", "Marketing campaign"
     PAY_LINK = "pay_link", "Payment link"
     SIGN_IN_CODE = "sign_in_code", "Portal sign-in code"
+    OPT_IN_REQUEST = "opt_in_request", "Opt-in request (Reply YES)"
+    MARKETING_CONFIRMATION = "marketing_confirmation", "Marketing opt-in confirmation"
+    CANCEL_REQUEST_RECEIVED = "cancel_request_received", "Cancel request received (CANCEL reply)"
+    PHONE_CODE = "phone_code", "Phone verification code"
 
 
 # Replies the carrier rules require even to a number that just opted out (CTIA): the STOP
 # confirmation and the HELP answer. They skip the consent check, never the privacy gate.
 CONSENT_EXEMPT_KINDS = frozenset({Kind.HELP_REPLY, Kind.OPT_OUT_CONFIRMATION, Kind.OPT_IN_CONFIRMATION})
+# Texts a number may get before it has consented: the one "Reply YES" request after a web form
+# named it, and a verification code the person asked for on the portal. Both have fixed wording
+# (no free text), and neither goes to a number that opted out (issue 17).
+PENDING_CONSENT_KINDS = frozenset({Kind.OPT_IN_REQUEST, Kind.PHONE_CODE})
 # Immediate answers to a message the person just sent: not held by quiet hours.
-QUIET_HOURS_EXEMPT_KINDS = CONSENT_EXEMPT_KINDS | {Kind.APPOINTMENT_CONFIRMED, Kind.DOUBLE_OPT_IN, Kind.SIGN_IN_CODE}
+QUIET_HOURS_EXEMPT_KINDS = CONSENT_EXEMPT_KINDS | {
+    Kind.APPOINTMENT_CONFIRMED,
+    Kind.DOUBLE_OPT_IN,
+    Kind.SIGN_IN_CODE,
+    Kind.MARKETING_CONFIRMATION,
+    Kind.CANCEL_REQUEST_RECEIVED,
+    Kind.PHONE_CODE,
+}
 
 
 class Status(models.TextChoices):
@@ -158,6 +173,11 @@ class InboundMessage(models.Model):
         CONFIRM = "confirm", "Appointment confirmation"
         REVOCATION = "revocation", "Free-text revocation (flagged)"
         INBOX = "inbox", "Staff inbox"
+        FLAGGED = "flagged", "Possible opt-out (consent kept, flagged)"
+        CANCEL_REQUEST = "cancel_request", "Asked to cancel a visit (flagged)"
+        CONFIRM_PENDING = "confirm_pending", "YES to the opt-in request"
+        JOIN = "join", "JOIN keyword (marketing opt-in)"
+        MARKETING_OUT = "marketing_out", "Declined offers (marketing opt-out)"
 
     message_sid = models.CharField(max_length=64, unique=True)
     from_phone = EncryptedCharField(max_length=20)

@@ -10,7 +10,7 @@ from appointments.signals import (
     appointment_rescheduled,
 )
 from consents.models import SmsPurpose
-from consents.signals import sms_opt_in_recorded
+from consents.signals import sms_opt_in_recorded, sms_opt_in_requested
 from messaging.services import appointment_messages, notifications
 
 
@@ -36,9 +36,19 @@ def queue_post_care(sender, appointment, **kwargs):
 
 @receiver(sms_opt_in_recorded, dispatch_uid="messaging.double_opt_in")
 def queue_opt_in_confirmation(sender, phone, purposes, events, patient=None, **kwargs):
-    """Double opt-in (DESIGN.md §5): one confirmation text per opt-in moment, in its transaction.
-    With both boxes ticked, one message (transactional program) covers both."""
-    purpose = SmsPurpose.TRANSACTIONAL if SmsPurpose.TRANSACTIONAL in purposes else SmsPurpose.MARKETING
-    notifications.queue_double_opt_in(
-        phone=phone, reference=f"consent-event:{events[0].pk}", patient=patient, purpose=purpose
-    )
+    """Confirmations of an opt-in that took effect, in its transaction: the transactional program's
+    confirmation, and for marketing its own first message naming the program, frequency, rates,
+    HELP and STOP (issue 17: ticking both boxes confirmed only appointment texts)."""
+    for event in events:
+        if event.purpose == SmsPurpose.MARKETING:
+            notifications.queue_marketing_confirmation(
+                phone=phone, reference=f"consent-event:{event.pk}", patient=patient
+            )
+        else:
+            notifications.queue_double_opt_in(phone=phone, reference=f"consent-event:{event.pk}", patient=patient)
+
+
+@receiver(sms_opt_in_requested, dispatch_uid="messaging.opt_in_request")
+def queue_opt_in_request(sender, phone, purposes, events, patient=None, **kwargs):
+    """A web form named a number nobody has shown to own: one "Reply YES" request, nothing else."""
+    notifications.queue_opt_in_request(phone=phone, purposes=purposes, reference=f"consent-event:{events[0].pk}")

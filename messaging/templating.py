@@ -10,6 +10,7 @@ import string
 from django.conf import settings
 
 from messaging.models import Kind, MessageTemplate
+from patients.names import name_for_text
 
 OPT_OUT_HINT = "Reply STOP to opt out."
 
@@ -27,10 +28,12 @@ PLACEHOLDERS = {
     "amount": "Amount due (payment links)",
     "instructions": "The service's pre/post-care instruction text (not used by default)",
     "program": "SMS program description (double opt-in)",
+    "frequency": "How often marketing texts come (marketing confirmation)",
 }
 
 PROGRAM_TEXT = "appointment reminders, confirmations and care instructions"
 FREQUENCY_TEXT = "Msg frequency varies. Msg & data rates may apply."
+MARKETING_PROGRAM_TEXT = "offers and news"
 
 DEFAULT_TEMPLATES = {
     Kind.BOOKING_CONFIRMATION: "{clinic_name}: Hi {first_name}, you're booked for {date} at {time} at {location}. "
@@ -60,11 +63,31 @@ DEFAULT_TEMPLATES = {
     Kind.STAFF_REPLY: "",  # typed by staff
     Kind.CAMPAIGN: "",  # each campaign's own text
     Kind.PAY_LINK: "{clinic_name}: Hi {first_name}, your balance of {amount} can be paid securely here: {link}",
+    # Fixed wording, no name and nothing typed on the form: it goes to a number nobody has yet
+    # shown to own (issue 17).
+    Kind.OPT_IN_REQUEST: "{clinic_name}: Reply YES to get {program} by text from {clinic_name}. "
+    + FREQUENCY_TEXT
+    + " Reply HELP for help, STOP to opt out. Didn't ask? Ignore this text.",
+    # The first marketing text: program, frequency, rates, HELP and STOP (CTIA; issue 17).
+    Kind.MARKETING_CONFIRMATION: "{clinic_name}: You're subscribed to {program} by text. {frequency} "
+    "Msg & data rates may apply. Reply HELP for help, STOP to opt out.",
+    Kind.CANCEL_REQUEST_RECEIVED: "{clinic_name}: We've told the front desk you'd like to cancel your visit on "
+    "{date} at {time}. They will confirm, or call {location_phone}. To stop all texts, reply STOP.",
+    Kind.PHONE_CODE: "",  # the code, sent as given
 }
 
 # Replies that carry their own STOP/START wording (and the opt-out confirmation must not
 # invite another STOP): no hint appended.
-NO_HINT_KINDS = frozenset({Kind.HELP_REPLY, Kind.OPT_OUT_CONFIRMATION, Kind.OPT_IN_CONFIRMATION, Kind.DOUBLE_OPT_IN})
+NO_HINT_KINDS = frozenset(
+    {
+        Kind.HELP_REPLY,
+        Kind.OPT_OUT_CONFIRMATION,
+        Kind.OPT_IN_CONFIRMATION,
+        Kind.DOUBLE_OPT_IN,
+        Kind.OPT_IN_REQUEST,
+        Kind.MARKETING_CONFIRMATION,
+    }
+)
 
 
 class InvalidTemplate(ValueError):
@@ -91,6 +114,9 @@ PLACEHOLDERS_BY_KIND = {
     Kind.OPT_IN_CONFIRMATION: CLINIC_PLACEHOLDERS,
     # A campaign goes to many patients, none through an appointment or a link of their own.
     Kind.CAMPAIGN: frozenset({"first_name", "clinic_name", "clinic_phone", "clinic_website"}),
+    Kind.OPT_IN_REQUEST: CLINIC_PLACEHOLDERS,
+    Kind.MARKETING_CONFIRMATION: CLINIC_PLACEHOLDERS | {"frequency"},
+    Kind.CANCEL_REQUEST_RECEIVED: _APPOINTMENT,
 }
 
 
@@ -130,6 +156,22 @@ REQUIRED_WORDING = {
     ],
     Kind.OPT_IN_CONFIRMATION: [_NAMES_THE_CLINIC, _SAYS_HOW_TO_GET_HELP, _SAYS_HOW_TO_STOP],
     Kind.OPT_OUT_CONFIRMATION: [_NAMES_THE_CLINIC],
+    Kind.OPT_IN_REQUEST: [
+        _NAMES_THE_CLINIC,
+        ("what they would get, {program}", _placeholder("program")),
+        ("how to accept (Reply YES)", _words(r"\bYES\b")),
+        _SAYS_RATES_MAY_APPLY,
+        _SAYS_HOW_TO_GET_HELP,
+        _SAYS_HOW_TO_STOP,
+    ],
+    Kind.MARKETING_CONFIRMATION: [
+        _NAMES_THE_CLINIC,
+        ("the program, {program}", _placeholder("program")),
+        ("how often, {frequency}", _placeholder("frequency")),
+        _SAYS_RATES_MAY_APPLY,
+        _SAYS_HOW_TO_GET_HELP,
+        _SAYS_HOW_TO_STOP,
+    ],
 }
 
 
@@ -191,7 +233,18 @@ def clinic_context() -> dict:
         "clinic_phone": settings.CLINIC_PHONE,
         "clinic_website": settings.CLINIC_WEBSITE,
         "program": PROGRAM_TEXT,
+        "frequency": getattr(settings, "SMS_MARKETING_FREQUENCY", "Up to 4 msgs/month."),
     }
+
+
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.:;!?])")
+_DOUBLED_PUNCTUATION = re.compile(r"[,:;](?=[,.:;!?])")
+
+
+def _tidy(body: str) -> str:
+    """A greeting whose name was left out reads as a sentence: "Hi , you're" → "Hi, you're",
+    "Reminder, : your" → "Reminder: your"."""
+    return _DOUBLED_PUNCTUATION.sub("", _SPACE_BEFORE_PUNCTUATION.sub(r"\1", body))
 
 
 def template_text(kind: str) -> str:
@@ -207,7 +260,9 @@ def render(kind: str, context: dict, *, template: str | None = None, literal: st
     else:
         values = _Blank(clinic_context())
         values.update({k: ("" if v is None else str(v)) for k, v in context.items()})
-        body = string.Formatter().vformat(template or template_text(kind), (), values)
+        # The name was typed by the public (the booking form): only what a name can be goes out.
+        values["first_name"] = name_for_text(values.get("first_name", ""))
+        body = _tidy(string.Formatter().vformat(template or template_text(kind), (), values))
     body = " ".join(body.split())
     if kind not in NO_HINT_KINDS and "reply stop" not in body.casefold():
         body = f"{body} {OPT_OUT_HINT}"

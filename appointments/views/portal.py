@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,13 +25,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
-from appointments import labels, portal_consents, selectors, services
+from appointments import labels, portal_booking, portal_consents, selectors, services
 from appointments.forms import ConsentsForm, DetailsForm, PortalRescheduleForm, SlotForm, reschedule_with
 from appointments.models import Appointment, Location, Provider, Service
 from appointments.ratelimit import rate_limited
-from cinrella.request_meta import client_ip, user_agent
-from patients.selectors import returning_patient
-from patients.services import create_patient
 from payments.links import deposit_path
 
 MANAGE_SALT = "appointments.manage-link"
@@ -403,44 +399,20 @@ def confirm_step(request):
     return redirect("appointments-portal-done", token=manage_token(appointment))
 
 
-@transaction.atomic
 def _book(request, service, location, provider, form, details, consents) -> Appointment:
-    data = details.cleaned_data
-    # Matched by email+DOB or phone+DOB; the page says the same whether or not a record existed,
-    # and an existing record is never changed from here.
-    patient = returning_patient(date_of_birth=data["date_of_birth"], email=data["email"], phone=data["mobile_phone"])
-    if patient is None:
-        patient = create_patient(
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            email=data["email"],
-            mobile_phone=data["mobile_phone"],
-            date_of_birth=data["date_of_birth"],
-        )
-    appointment = services.book_appointment(
-        patient=patient,
+    """The booking service decides who the patient is and what is recorded (appointments.portal_booking)."""
+    booking = portal_booking.book_from_portal(
+        request=request,
         service=service,
         location=location,
         provider=provider,
         starts_at=form.cleaned_data["starts_at"],
-        source=Appointment.Source.PORTAL,
-        require_offered_slot=True,
+        details=details.cleaned_data,
+        sms_transactional=consents.cleaned_data["sms_transactional"],
+        sms_marketing=consents.cleaned_data["sms_marketing"],
+        privacy_acknowledged=consents.cleaned_data["privacy_acknowledged"],
     )
-    portal_consents.record_portal_consents(
-        request=request,
-        appointment=appointment,
-        choices=portal_consents.PortalConsentChoices(
-            sms_transactional=consents.cleaned_data["sms_transactional"],
-            sms_marketing=consents.cleaned_data["sms_marketing"],
-            sms_phone=data["mobile_phone"],
-            privacy_policy_acknowledged=consents.cleaned_data["privacy_acknowledged"],
-            privacy_policy_version=portal_consents.current_policy_version(),
-            ip_address=client_ip(request),
-            user_agent=user_agent(request),
-            page_url=request.path,
-        ),
-    )
-    return appointment
+    return booking.appointment
 
 
 # --- after booking: confirmation and the manage link ---------------------------------------------

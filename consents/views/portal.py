@@ -75,10 +75,11 @@ def sms_preferences(request, token):
     phone = patient.mobile_phone or ""
     statuses = {s.purpose: s for s in selectors.sms_status(phone)}
     initial = {p: statuses[p].opted_in for p in statuses}
-    form = SmsPreferencesForm(request.POST or None, initial=initial)
+    # Both boxes unticked posts no box at all: still a submitted form.
+    form = SmsPreferencesForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.record_sms_preferences(
+            outcome = services.record_sms_preferences(
                 patient=patient,
                 transactional=form.cleaned_data["transactional"],
                 marketing=form.cleaned_data["marketing"],
@@ -87,7 +88,9 @@ def sms_preferences(request, token):
         except services.InvalidConsentPhone as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Your text-message choices are saved." if changed else "Nothing changed.")
+            if outcome.message():
+                messages.info(request, outcome.message())
+            messages.success(request, "Your text-message choices are saved." if outcome else "Nothing changed.")
             return redirect("consents-sms-preferences", token=token)
     return render_in_zone(
         request,

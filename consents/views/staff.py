@@ -26,7 +26,7 @@ from consents.forms import (
     SmsProofExportForm,
     VerbalSmsConsentForm,
 )
-from consents.models import ConsentSignature, ConsentTemplate, SmsConsentProofExport, SmsPurpose
+from consents.models import ConsentSignature, ConsentTemplate, SmsConsentProofExport
 from consents.views.signing import pdf_response, render_in_zone, sign_page, template_rows
 from patients.models import Patient
 from privacy import gate
@@ -163,10 +163,19 @@ def staff_revoke(request, signature_id):
 # --- SMS consent: staff status and verbal capture ------------------------------------------------
 
 
+HISTORY_SHOWN = 50
+
+
 @login_required
 def staff_sms_consent(request, patient_id):
+    """The number's consent state and its ledger: who asserted each event and how it was verified."""
     _allow(request, *SMS_CONSENT_READ_ROLES)
     patient = get_object_or_404(Patient, pk=patient_id)
+    history = list(
+        selectors.sms_consent_history(patient.mobile_phone or "")
+        .select_related("staff_user")
+        .order_by("-occurred_at", "-id")[: HISTORY_SHOWN + 1]
+    )
     may_record = _may(request, *SMS_CONSENT_RECORD_ROLES)
     form = VerbalSmsConsentForm(request.POST or None)
     if request.method == "POST":
@@ -193,12 +202,11 @@ def staff_sms_consent(request, patient_id):
         {
             "patient": patient,
             "statuses": selectors.sms_status(patient.mobile_phone or ""),
+            "history": history[:HISTORY_SHOWN],
+            "history_more": len(history) > HISTORY_SHOWN,
             "form": form,
             "may_record": may_record,
-            "disclosures": {
-                SmsPurpose.TRANSACTIONAL.label: disclosures.transactional_disclosure(),
-                SmsPurpose.MARKETING.label: disclosures.marketing_disclosure(),
-            },
+            "transactional_disclosure": disclosures.transactional_disclosure(),
         },
         status=400 if request.method == "POST" else 200,
     )

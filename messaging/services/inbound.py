@@ -11,16 +11,18 @@ from django.utils import timezone
 
 from cinrella import crypto
 from consents.models import SmsConsentEvent, SmsPurpose
-from consents.selectors import sms_opted_out_of_everything
-from consents.services import record_sms_consent_events
-from messaging import keywords
+from consents.selectors import sms_opted_out_of_everything, sms_states
+from consents.services import confirm_pending_opt_ins, record_sms_consent_events
+from messaging import replies
 from messaging.models import (
     Conversation,
     InboundMessage,
     Kind,
     OutboundMessage,
+    Status,
 )
 from messaging.services.appointment_messages import appointment_context
+from messaging.services.notifications import MARKETING_PROGRAM
 from messaging.services.outbox import queue_message
 
 #
@@ -31,8 +33,23 @@ from messaging.services.outbox import queue_message
 # reply to a keyword is inserted directly (its key comes from the MessageSid just inserted).
 
 # Which inbound texts count as unread in the staff inbox.
-UNREAD_HANDLINGS = (InboundMessage.Handling.INBOX, InboundMessage.Handling.REVOCATION)
+UNREAD_HANDLINGS = (
+    InboundMessage.Handling.INBOX,
+    InboundMessage.Handling.REVOCATION,
+    InboundMessage.Handling.FLAGGED,
+    InboundMessage.Handling.CANCEL_REQUEST,
+)
 REVOCATION_REVIEW_REASON = "Free-text message read as an opt-out: please check and follow up."
+# Texts that put the conversation first in the inbox, with why.
+REVIEW_REASONS = {
+    InboundMessage.Handling.REVOCATION: REVOCATION_REVIEW_REASON,
+    InboundMessage.Handling.FLAGGED: "Might be an opt-out ({why}): consent kept. If it is, press “This is an opt-out”.",
+    InboundMessage.Handling.CANCEL_REQUEST: "{why}: call to cancel or rebook (texts consent unchanged).",
+}
+
+
+def _review_reason(handling: str, why: str) -> str:
+    return REVIEW_REASONS[handling].format(why=why or "unclear wording")[:200]
 
 _FILE_INBOUND = """
     WITH conversation AS (
@@ -63,7 +80,9 @@ def _encrypted(model, field: str, value: str):
     return model._meta.get_field(field).get_db_prep_save(value, connection)
 
 
-def _file_inbound(*, message_sid: str, e164: str, digest: str, to_phone: str, body: str, handling: str):
+def _file_inbound(
+    *, message_sid: str, e164: str, digest: str, to_phone: str, body: str, handling: str, reason: str = ""
+):
     """Create or update the thread with this phone and write the inbound row, in one statement.
 
     The conversation upsert takes the row lock (two texts from one phone update it one at a time),
@@ -79,7 +98,7 @@ def _file_inbound(*, message_sid: str, e164: str, digest: str, to_phone: str, bo
         patient_id_sql, patient_id_params = patient_ids.query.sql_with_params()
     except EmptyResultSet:  # not a phone number a patient can have (a short code)
         patient_id_sql, patient_id_params = "NULL", ()
-    flagged = handling == InboundMessage.Handling.REVOCATION
+    flagged = handling in REVIEW_REASONS
     now = timezone.now()
     to_phone = (to_phone or "")[:32]
     params = {
@@ -87,7 +106,7 @@ def _file_inbound(*, message_sid: str, e164: str, digest: str, to_phone: str, bo
         "digest": digest,
         "unread": 1 if handling in UNREAD_HANDLINGS else 0,
         "review": flagged,
-        "reason": REVOCATION_REVIEW_REASON if flagged else "",
+        "reason": _review_reason(handling, reason) if flagged else "",
         "now": now,
         "sid": message_sid,
         "from_phone": _encrypted(InboundMessage, "from_phone", e164),
@@ -119,16 +138,25 @@ def _file_inbound(*, message_sid: str, e164: str, digest: str, to_phone: str, bo
     return inbound
 
 
-def _reply(*, inbound: InboundMessage, kind: str, context: dict | None = None) -> OutboundMessage:
+def _reply(
+    *, inbound: InboundMessage, kind: str, context: dict | None = None, purpose: str = "transactional"
+) -> OutboundMessage:
     return queue_message(
         to_phone=inbound.from_phone,
         kind=kind,
+        purpose=purpose,
         idempotency_key=f"inbound:{inbound.message_sid}:reply",
         context=context or {},
         patient_id=inbound.patient_id,
         send_now=True,
         fresh_key=True,  # this transaction has just inserted the unique MessageSid
     )
+
+
+FROM_THE_NUMBER = {
+    "asserted_by": SmsConsentEvent.AssertedBy.NUMBER,
+    "verification": SmsConsentEvent.Verification.INBOUND_TEXT,
+}
 
 
 def _ledger(*, inbound, purposes, action, source):
@@ -140,12 +168,14 @@ def _ledger(*, inbound, purposes, action, source):
         disclosure_text=inbound.body[:1000],
         inbound_message_sid=inbound.message_sid,
         patient_id=inbound.patient_id,
+        **FROM_THE_NUMBER,
     )
 
 
-def _opt_out(inbound: InboundMessage, *, source: str, provider_replied: bool) -> None:
+def _opt_out(inbound: InboundMessage, *, source: str, provider_replied: bool, purposes=None) -> None:
+    purposes = purposes or list(SmsPurpose)
     already_out = sms_opted_out_of_everything(inbound.from_phone)
-    _ledger(inbound=inbound, purposes=list(SmsPurpose), action=SmsConsentEvent.Action.OPT_OUT, source=source)
+    _ledger(inbound=inbound, purposes=purposes, action=SmsConsentEvent.Action.OPT_OUT, source=source)
     # One confirmation at most: not when Twilio's Advanced Opt-Out already answered, not again
     # to a number that had already opted out of everything.
     if not provider_replied and not already_out:
@@ -163,6 +193,41 @@ def _opt_in(inbound: InboundMessage, *, provider_replied: bool) -> None:
         _reply(inbound=inbound, kind=Kind.OPT_IN_CONFIRMATION)
 
 
+def _join(inbound: InboundMessage) -> None:
+    """JOIN from the number: marketing consent in writing, from the number itself. The reply is
+    the first marketing text: program, frequency, rates, HELP and STOP."""
+    _ledger(
+        inbound=inbound,
+        purposes=[SmsPurpose.MARKETING],
+        action=SmsConsentEvent.Action.OPT_IN,
+        source=SmsConsentEvent.Source.KEYWORD,
+    )
+    _reply(
+        inbound=inbound, kind=Kind.MARKETING_CONFIRMATION, context={"program": MARKETING_PROGRAM}, purpose="marketing"
+    )
+
+
+def _confirm_pending(inbound: InboundMessage) -> None:
+    """YES to the opt-in request: the pending purposes become opt-ins, confirmed by the number."""
+    events = confirm_pending_opt_ins(
+        phone=inbound.from_phone, inbound_message_sid=inbound.message_sid, body=inbound.body
+    )
+    purposes = {e.purpose for e in events}
+    if SmsPurpose.TRANSACTIONAL in purposes:
+        _reply(inbound=inbound, kind=Kind.DOUBLE_OPT_IN)
+    if SmsPurpose.MARKETING in purposes:
+        queue_message(
+            to_phone=inbound.from_phone,
+            kind=Kind.MARKETING_CONFIRMATION,
+            purpose="marketing",
+            idempotency_key=f"inbound:{inbound.message_sid}:reply:marketing",
+            context={"program": MARKETING_PROGRAM},
+            patient_id=inbound.patient_id,
+            send_now=True,
+            fresh_key=True,
+        )
+
+
 def _help(inbound: InboundMessage, *, provider_replied: bool) -> None:
     _ledger(
         inbound=inbound,
@@ -174,14 +239,14 @@ def _help(inbound: InboundMessage, *, provider_replied: bool) -> None:
         _reply(inbound=inbound, kind=Kind.HELP_REPLY)
 
 
-def _next_booked_appointment(digest: str):
-    """C/CONFIRM's target: the next upcoming booked appointment of the patient(s) with this phone."""
+def _next_appointment(digest: str, statuses=("booked",)):
+    """The next upcoming appointment (in `statuses`) of the patient(s) with this phone, locked."""
     from appointments.models import Appointment
 
     return (
-        Appointment.objects.select_for_update(of=("self",))  # stays booked until the confirm below
+        Appointment.objects.select_for_update(of=("self",))  # stays as it is until the action below
         .select_related("patient", "location")
-        .filter(patient__phone_bidx=digest, status=Appointment.Status.BOOKED, starts_at__gt=timezone.now())
+        .filter(patient__phone_bidx=digest, status__in=list(statuses), starts_at__gt=timezone.now())
         .order_by("starts_at")
         .first()
     )
@@ -204,17 +269,80 @@ def _confirm(inbound: InboundMessage, appointment) -> None:
     )
 
 
-def _handling_for(action: str, *, confirmable) -> str:
-    Handling = InboundMessage.Handling
-    if action == keywords.CONFIRM:
-        # Nothing to confirm: the text is for staff ("C" may be a typo, or a question).
-        return Handling.CONFIRM if confirmable is not None else Handling.INBOX
-    return {
-        keywords.OPT_OUT: Handling.OPT_OUT,
-        keywords.OPT_IN: Handling.OPT_IN,
-        keywords.HELP: Handling.HELP,
-        keywords.REVOCATION: Handling.REVOCATION,
-    }.get(action, Handling.INBOX)
+def _cancel_request(inbound: InboundMessage, appointment) -> None:
+    """CANCEL after an appointment text: the visit is flagged for the front desk (the conversation,
+    first in the inbox, names it), the patient is told so, and consent is unchanged. Not cancelled
+    automatically: a late cancellation can carry a fee, and "cancel" may have meant the texts."""
+    queue_message(
+        to_phone=inbound.from_phone,
+        kind=Kind.CANCEL_REQUEST_RECEIVED,
+        idempotency_key=f"inbound:{inbound.message_sid}:reply",
+        context=appointment_context(appointment),
+        patient=appointment.patient,
+        appointment=appointment,
+        send_now=True,
+        fresh_key=True,
+    )
+
+
+LAST_MESSAGE_OF_KIND = {
+    Kind.OPT_IN_REQUEST: replies.LastMessage.OPT_IN_REQUEST,
+    Kind.REMINDER: replies.LastMessage.REMINDER,
+    Kind.BOOKING_CONFIRMATION: replies.LastMessage.APPOINTMENT,
+    Kind.RESCHEDULE_NOTICE: replies.LastMessage.APPOINTMENT,
+    Kind.APPOINTMENT_CONFIRMED: replies.LastMessage.APPOINTMENT,
+    Kind.PRE_CARE: replies.LastMessage.APPOINTMENT,
+    Kind.CANCEL_REQUEST_RECEIVED: replies.LastMessage.APPOINTMENT,
+    Kind.CAMPAIGN: replies.LastMessage.MARKETING,
+    Kind.MARKETING_CONFIRMATION: replies.LastMessage.MARKETING,
+    Kind.STAFF_REPLY: replies.LastMessage.STAFF,
+    Kind.OPT_OUT_CONFIRMATION: replies.LastMessage.OPTED_OUT,
+}
+# What reached (or is reaching) the phone: a suppressed or cancelled row never did.
+_DELIVERED = [Status.SENDING, Status.SENT, Status.DELIVERED, Status.UNKNOWN]
+# Readings whose meaning depends on what we last sent: only these pay for the look-ups.
+_NEEDS_CONTEXT = {
+    replies.Intent.YES,
+    replies.Intent.CANCEL,
+    replies.Intent.CONFIRM,
+    replies.Intent.OPT_OUT_MARKETING,
+}
+
+
+def _context(e164: str, digest: str, reading: replies.Reading) -> tuple[replies.ReplyContext, object]:
+    """The last message sent to this number, its pending opt-in and next visit (for YES, C, CANCEL)."""
+    last_kind = (
+        OutboundMessage.objects.filter(to_bidx=digest, status__in=_DELIVERED)
+        .order_by("-created_at", "-id")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    last = LAST_MESSAGE_OF_KIND.get(last_kind, replies.LastMessage.OTHER if last_kind else replies.LastMessage.NONE)
+    statuses = ("booked", "confirmed") if reading.intent == replies.Intent.CANCEL else ("booked",)
+    appointment = _next_appointment(digest, statuses) if reading.intent != replies.Intent.OPT_OUT_MARKETING else None
+    states = sms_states(e164) if reading.intent == replies.Intent.YES else {}
+    context = replies.ReplyContext(
+        last=last,
+        has_upcoming_appointment=appointment is not None,
+        pending_opt_in=any(e.action == SmsConsentEvent.Action.PENDING for e in states.values()),
+        opted_out=bool(states) and all(e.action == SmsConsentEvent.Action.OPT_OUT for e in states.values()),
+    )
+    return context, appointment
+
+
+HANDLING_OF_ACTION = {
+    replies.Action.OPT_OUT: InboundMessage.Handling.OPT_OUT,
+    replies.Action.OPT_OUT_MARKETING: InboundMessage.Handling.MARKETING_OUT,
+    replies.Action.FLAG_OPT_OUT: InboundMessage.Handling.FLAGGED,
+    replies.Action.OPT_IN: InboundMessage.Handling.OPT_IN,
+    replies.Action.JOIN: InboundMessage.Handling.JOIN,
+    replies.Action.CONFIRM_PENDING: InboundMessage.Handling.CONFIRM_PENDING,
+    replies.Action.CONFIRM_APPOINTMENT: InboundMessage.Handling.CONFIRM,
+    replies.Action.CANCEL_APPOINTMENT_REQUEST: InboundMessage.Handling.CANCEL_REQUEST,
+    replies.Action.HELP: InboundMessage.Handling.HELP,
+    replies.Action.INBOX: InboundMessage.Handling.INBOX,
+}
+PROVIDER_ACTIONS = {"STOP": replies.Action.OPT_OUT, "START": replies.Action.OPT_IN, "HELP": replies.Action.HELP}
 
 
 def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str = ""):
@@ -235,33 +363,66 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
 def _receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str):
     e164 = crypto.normalise_phone(from_phone)
     # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
-    action = keywords.classify(body, opt_out_type=opt_out_type) if e164 else keywords.OTHER
+    reading = replies.read(body) if e164 else replies.Reading(replies.Intent.OTHER)
+    provider_action = PROVIDER_ACTIONS.get((opt_out_type or "").upper()) if e164 else None
     e164 = e164 or from_phone.strip()
     digest = crypto.blind_index("phone", e164)
     filing = {"message_sid": message_sid, "e164": e164, "digest": digest, "to_phone": to_phone, "body": body}
-    if action == keywords.OTHER:
-        # For the staff inbox, nothing else to write: the one statement is atomic on its own (a
-        # savepoint inside a caller's transaction, so a duplicate MessageSid does not break it).
+    if provider_action is None and reading.intent in (replies.Intent.OTHER, replies.Intent.UNSURE_OPT_OUT):
+        # For the staff inbox (flagged when it might be an opt-out), nothing else to write: the one
+        # statement is atomic on its own (a savepoint inside a caller's transaction, so a
+        # duplicate MessageSid does not break it).
+        decision = replies.decide(reading, replies.ReplyContext())
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            return _file_inbound(handling=InboundMessage.Handling.INBOX, **filing)
+            return _file_inbound(handling=HANDLING_OF_ACTION[decision.action], reason=decision.why, **filing)
     with transaction.atomic():
-        return _handle_inbound(action=action, digest=digest, filing=filing, provider_replied=bool(opt_out_type))
+        return _handle_inbound(
+            reading=reading, provider_action=provider_action, e164=e164, digest=digest, filing=filing
+        )
 
 
-def _handle_inbound(*, action: str, digest: str, filing: dict, provider_replied: bool) -> InboundMessage:
-    appointment = _next_booked_appointment(digest) if action == keywords.CONFIRM else None
-    handling = _handling_for(action, confirmable=appointment)
+def _handle_inbound(*, reading, provider_action, e164: str, digest: str, filing: dict) -> InboundMessage:
+    appointment = None
+    if provider_action is not None:
+        # Twilio's Advanced Opt-Out already acted (and answered): its word decides.
+        decision = replies.Decision(provider_action, "carrier keyword")
+    elif reading.intent in _NEEDS_CONTEXT:
+        context, appointment = _context(e164, digest, reading)
+        decision = replies.decide(reading, context)
+    else:
+        decision = replies.decide(reading, replies.ReplyContext())
+    handling = HANDLING_OF_ACTION[decision.action]
+    keyword = provider_action is not None or "keyword" in decision.why
+    if decision.action == replies.Action.OPT_OUT and not keyword:
+        handling = InboundMessage.Handling.REVOCATION  # in other words: staff check and follow up
+    reason = decision.why
+    if handling == InboundMessage.Handling.CANCEL_REQUEST:
+        local = appointment_context(appointment)
+        reason = f"Replied CANCEL about the visit on {local['date']} at {local['time']} (#{appointment.pk})"
     # A duplicate MessageSid raises here and the whole transaction rolls back.
-    inbound = _file_inbound(handling=handling, **filing)
-    Handling = InboundMessage.Handling
-    if handling == Handling.OPT_OUT:
-        _opt_out(inbound, source=SmsConsentEvent.Source.KEYWORD, provider_replied=provider_replied)
-    elif handling == Handling.REVOCATION:
-        _opt_out(inbound, source=SmsConsentEvent.Source.FREE_TEXT, provider_replied=False)
-    elif handling == Handling.OPT_IN:
+    inbound = _file_inbound(handling=handling, reason=reason, **filing)
+    provider_replied = provider_action is not None
+    Action = replies.Action
+    if decision.action == Action.OPT_OUT:
+        source = SmsConsentEvent.Source.KEYWORD if keyword else SmsConsentEvent.Source.FREE_TEXT
+        _opt_out(inbound, source=source, provider_replied=provider_replied)
+    elif decision.action == Action.OPT_OUT_MARKETING:
+        _opt_out(
+            inbound,
+            source=SmsConsentEvent.Source.FREE_TEXT,
+            provider_replied=True,  # no "you're unsubscribed from everything" for a "no thanks"
+            purposes=[SmsPurpose.MARKETING],
+        )
+    elif decision.action == Action.OPT_IN:
         _opt_in(inbound, provider_replied=provider_replied)
-    elif handling == Handling.HELP:
+    elif decision.action == Action.JOIN:
+        _join(inbound)
+    elif decision.action == Action.CONFIRM_PENDING:
+        _confirm_pending(inbound)
+    elif decision.action == Action.HELP:
         _help(inbound, provider_replied=provider_replied)
-    elif handling == Handling.CONFIRM:
+    elif decision.action == Action.CONFIRM_APPOINTMENT and appointment is not None:
         _confirm(inbound, appointment)
+    elif decision.action == Action.CANCEL_APPOINTMENT_REQUEST:
+        _cancel_request(inbound, appointment)
     return inbound

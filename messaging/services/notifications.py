@@ -11,7 +11,7 @@ from messaging.models import (
 )
 from messaging.services.outbox import queue_message
 
-MARKETING_PROGRAM = "offers and news"
+MARKETING_PROGRAM = templating.MARKETING_PROGRAM_TEXT
 
 
 def queue_double_opt_in(
@@ -28,6 +28,37 @@ def queue_double_opt_in(
         idempotency_key=f"double_opt_in:{reference}",
         context={"program": program},
         patient=patient,
+        send_now=True,
+    )
+
+
+def queue_marketing_confirmation(*, phone: str, reference: str, patient=None, reply_to_sid: str = ""):
+    """The first marketing text after a written marketing opt-in (the portal box, a form from a
+    verified number, JOIN or YES from the number): program, frequency, "Msg & data rates may
+    apply", HELP and STOP. Purpose marketing: it goes only while the opt-in is current."""
+    return queue_message(
+        to_phone=phone,
+        kind=Kind.MARKETING_CONFIRMATION,
+        purpose=Purpose.MARKETING,
+        idempotency_key=f"marketing_confirmation:{reference}",
+        context={"program": MARKETING_PROGRAM},
+        patient=patient,
+        send_now=True,
+    )
+
+
+def queue_opt_in_request(*, phone: str, purposes, reference: str) -> OutboundMessage:
+    """The one "Reply YES to get … texts from <clinic>" request to a number a web form named.
+    Fixed wording: no name, nothing typed on the form. The worker sends it only while the number's
+    state is still pending (never after an opt-out), inside the quiet-hours window."""
+    programs = [MARKETING_PROGRAM if p == Purpose.MARKETING else "appointment texts" for p in purposes]
+    purpose = Purpose.TRANSACTIONAL if Purpose.TRANSACTIONAL in purposes else Purpose.MARKETING
+    return queue_message(
+        to_phone=phone,
+        kind=Kind.OPT_IN_REQUEST,
+        purpose=purpose,
+        idempotency_key=f"opt_in_request:{reference}",
+        context={"program": " and ".join(programs)},
         send_now=True,
     )
 

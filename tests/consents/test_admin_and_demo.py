@@ -92,6 +92,10 @@ def test_demo_records_sms_opt_ins_once_so_demo_texts_are_sent_not_all_suppressed
         assert event.patient is not None
     assert not selectors.sms_opted_in("+18585550130", SmsPurpose.TRANSACTIONAL)  # Aisha never opted in
     assert OutboundMessage.objects.filter(kind=Kind.DOUBLE_OPT_IN).count() == len(demo.DEMO_SMS_CHOICES)
+    marketing = [phone for phone, purposes in demo.DEMO_SMS_CHOICES if SmsPurpose.MARKETING in purposes]
+    assert OutboundMessage.objects.filter(kind=Kind.MARKETING_CONFIRMATION).count() == len(marketing)
+    assert event.asserted_by == SmsConsentEvent.AssertedBy.PATIENT
+    assert event.verification == SmsConsentEvent.Verification.VERIFIED_RECORD
 
     dispatch.run_once()
     assert OutboundMessage.objects.filter(status=Status.SENT).exists()

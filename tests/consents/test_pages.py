@@ -11,7 +11,7 @@ from consents import links, selectors, services
 from consents.models import ConsentSignature, SmsConsentEvent, SmsConsentProofExport, SmsPurpose
 from consents.selectors import sms_opted_in
 from privacy.models import Disclosure
-from tests.consents.factories import ConsentTemplateFactory, signature_data_url
+from tests.consents.factories import ConsentTemplateFactory, signature_data_url, verify_phone
 from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,12 +190,12 @@ def test_portal_choices_with_both_boxes_declined_record_nothing_and_do_not_fail(
 
     sms_opt_in_recorded.connect(receiver)
     try:
-        events = services.record_portal_sms_choices(
+        outcome = services.record_portal_sms_choices(
             phone="", transactional=False, marketing=False, request=rf.post("/book/"), patient=None
         )
     finally:
         sms_opt_in_recorded.disconnect(receiver)
-    assert events == []
+    assert outcome == services.OptInOutcome()
     assert not SmsConsentEvent.objects.exists()
     assert received == []
 
@@ -210,15 +210,16 @@ def test_portal_choices_record_ticked_boxes_with_exact_disclosure_and_signal_dou
         received.append(kwargs)
 
     sms_opt_in_recorded.connect(receiver)
-    patient = PatientFactory()
+    patient = PatientFactory(mobile_phone="+18585550142")
+    verify_phone(patient)
     request = rf.post("/book/confirm/", HTTP_USER_AGENT="Firefox", REMOTE_ADDR="198.51.100.7")
     try:
-        events = services.record_portal_sms_choices(
+        outcome = services.record_portal_sms_choices(
             phone="858-555-0142", transactional=True, marketing=False, request=request, patient=patient
         )
     finally:
         sms_opt_in_recorded.disconnect(receiver)
-    assert [e.purpose for e in events] == ["transactional"]
+    assert outcome.opted_in == ["transactional"]
     event = SmsConsentEvent.objects.get()
     assert event.disclosure_text == disclosures.transactional_disclosure()
     assert "Message frequency varies. Message and data rates may apply. Reply STOP to opt out, HELP for help." in (
@@ -230,6 +231,7 @@ def test_portal_choices_record_ticked_boxes_with_exact_disclosure_and_signal_dou
     assert received[0]["phone"] == "+18585550142" and received[0]["purposes"] == ["transactional"]
     assert received[0]["patient"] == patient
     assert sms_opted_in("8585550142", SmsPurpose.MARKETING) is False
+    assert event.asserted_by == "patient" and event.verification == "verified_record"
 
 
 def test_staff_sms_page_shows_status_and_verbal_consent_requires_a_note(staff_client):
@@ -265,6 +267,7 @@ def test_provider_and_manager_read_sms_status_but_do_not_record(staff_client, ro
 
 def test_patient_preferences_page_shows_state_and_records_changes(client):
     patient = PatientFactory(mobile_phone="+18585550179")
+    verify_phone(patient)
     services.record_portal_sms_choices(
         phone=patient.mobile_phone, transactional=True, marketing=False, request=None, patient=patient
     )
@@ -287,6 +290,7 @@ def test_patient_preferences_page_shows_state_and_records_changes(client):
 
 def _ledger(phone="+18585550190"):
     patient = PatientFactory(mobile_phone=phone)
+    verify_phone(patient)
     services.record_portal_sms_choices(phone=phone, transactional=True, marketing=True, request=None, patient=patient)
     services.record_sms_consent_event(
         phone=phone,
@@ -385,7 +389,7 @@ def test_portal_sms_boxes_are_unchecked_by_default_and_show_the_disclosures():
             marketing=declined.cleaned_data["sms_marketing"],
             request=None,
         )
-        == []
+        == services.OptInOutcome()
     )
 
 
