@@ -74,6 +74,9 @@ class RoundResult:
 
 
 def privacy_purpose(row: OutboundMessage) -> PrivacyPurpose:
+    if row.kind == Kind.MARKETING_CONFIRMATION:
+        # Confirms the consent the number just gave (program, frequency, HELP/STOP): no offer in it.
+        return PrivacyPurpose.OPERATIONS
     if row.purpose == Purpose.MARKETING:
         return PrivacyPurpose.MARKETING
     return PRIVACY_PURPOSE.get(row.kind, PrivacyPurpose.OPERATIONS)

@@ -10,6 +10,11 @@ urlpatterns = [
     path("staff/messages/conversations/<int:pk>/", views.conversation, name="messaging-conversation"),
     path("staff/messages/conversations/<int:pk>/reply/", views.reply, name="messaging-reply"),
     path("staff/messages/conversations/<int:pk>/reviewed/", views.mark_reviewed, name="messaging-reviewed"),
+    path(
+        "staff/messages/conversations/<int:pk>/inbound/<int:inbound_id>/opt-out/",
+        views.reply_is_opt_out,
+        name="messaging-reply-opt-out",
+    ),
     path("staff/messages/log/", views.outbox_log, name="messaging-log"),
     path("staff/messages/log/<int:pk>/resend/", views.resend_unknown, name="messaging-resend"),
     path("staff/patients/<int:patient_id>/messages/", views.patient_log, name="messaging-patient-log"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from messaging.models import (
     Conversation,
+    InboundMessage,
     Kind,
     OutboundMessage,
     Status,
@@ -24,6 +25,37 @@ def mark_conversation_reviewed(*, conversation: Conversation, user) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(
         needs_review=False, reviewed_by=user, reviewed_at=timezone.now()
     )
+
+
+@transaction.atomic
+def record_reply_as_opt_out(*, inbound: InboundMessage, user) -> bool:
+    """The one-click "This is an opt-out" on a reply the classifier was unsure of (or missed): the
+    number's own words, read by staff, revoke both purposes; the number gets the one STOP
+    confirmation, and the conversation is marked reviewed. False when the number had already
+    opted out of everything (nothing to record)."""
+    from consents.selectors import sms_opted_out_of_everything
+    from consents.services import record_opt_out_from_reply
+
+    if sms_opted_out_of_everything(inbound.from_phone):
+        mark_conversation_reviewed(conversation=inbound.conversation, user=user)
+        return False
+    record_opt_out_from_reply(
+        phone=inbound.from_phone,
+        inbound_message_sid=inbound.message_sid,
+        body=inbound.body,
+        staff_user=user,
+        patient_id=inbound.patient_id,
+    )
+    InboundMessage.objects.filter(pk=inbound.pk).update(handling=InboundMessage.Handling.REVOCATION)
+    queue_message(
+        to_phone=inbound.from_phone,
+        kind=Kind.OPT_OUT_CONFIRMATION,
+        idempotency_key=f"inbound:{inbound.message_sid}:staff-opt-out",
+        patient_id=inbound.patient_id,
+        send_now=True,
+    )
+    mark_conversation_reviewed(conversation=inbound.conversation, user=user)
+    return True
 
 
 @transaction.atomic

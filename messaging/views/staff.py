@@ -43,6 +43,7 @@ from messaging.services.campaigns import (
 from messaging.services.inbox import (
     mark_conversation_read,
     mark_conversation_reviewed,
+    record_reply_as_opt_out,
     retry_unknown,
     staff_reply,
 )
@@ -107,14 +108,18 @@ def conversation(request, pk):
 
 
 def _conversation_context(convo, form):
-    from consents.models import SmsPurpose
-    from consents.selectors import sms_opted_in
+    from consents.models import SmsConsentEvent, SmsPurpose
+    from consents.selectors import latest_sms_consents
 
+    thread = selectors.conversation_thread(convo)
+    actions = {purpose: event.action for purpose, event in latest_sms_consents(convo.phone).items()}
     return {
         "conversation": convo,
-        "thread": selectors.conversation_thread(convo),
+        "thread": thread,
         "form": form,
-        "opted_in": sms_opted_in(convo.phone, SmsPurpose.TRANSACTIONAL),
+        "opted_in": actions.get(SmsPurpose.TRANSACTIONAL) == SmsConsentEvent.Action.OPT_IN,
+        "opted_out_everything": all(actions.get(p) == SmsConsentEvent.Action.OPT_OUT for p in SmsPurpose),
+        "revoked": any(d == "in" and m.handling == InboundMessage.Handling.REVOCATION for d, _, m in thread),
         "quiet_until": _quiet_hours_note(convo),
     }
 
@@ -137,6 +142,18 @@ def reply(request, pk):
     else:
         messages.success(request, f"Reply queued (message #{row.pk}).")
     return redirect("messaging-conversation", pk=convo.pk)
+
+
+@require_POST
+@roles_required(*INBOX_ROLES)
+def reply_is_opt_out(request, pk, inbound_id):
+    """One click: staff read a reply as an opt-out that the classifier was unsure of (or missed)."""
+    inbound = get_object_or_404(InboundMessage.objects.select_related("conversation"), pk=inbound_id, conversation=pk)
+    if record_reply_as_opt_out(inbound=inbound, user=request.user):
+        messages.success(request, "Recorded as an opt-out of all texts; the number gets the one STOP confirmation.")
+    else:
+        messages.info(request, "This number had already opted out of all texts.")
+    return redirect("messaging-conversation", pk=pk)
 
 
 @require_POST
