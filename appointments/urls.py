@@ -9,6 +9,11 @@ urlpatterns = [
     path("staff/appointments/new/", staff.create_appointment, name="appointments-new"),
     path("staff/appointments/<int:pk>/reschedule/", staff.reschedule_appointment, name="appointments-reschedule"),
     path("staff/appointments/<int:pk>/move/", staff.move_appointment, name="appointments-move"),
+    path(
+        "staff/appointments/<int:pk>/identity-confirmed/",
+        staff.confirm_booking_identity,
+        name="appointments-identity-confirmed",
+    ),
     # Only the known actions: other apps hang pages under /staff/appointments/<id>/ too.
     re_path(
         r"^staff/appointments/(?P<pk>[0-9]+)/(?P<action>confirm|check-in|complete|no-show|cancel)/$",

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from appointments import calendar_grid, labels, selectors, services
+from appointments import calendar_grid, labels, portal_booking, selectors, services
 from appointments.forms import StaffAppointmentForm, StaffRescheduleForm
-from appointments.models import Appointment, Location, Provider, Room
+from appointments.models import Appointment, BookingRequest, Location, Provider, Room
 from cinrella.roles import Role, has_role
 from consents.selectors import missing_consents
 from privacy.access import Capability, may
@@ -67,11 +67,24 @@ def todays_list_context(user, location: Location | None) -> dict:
     starts, ends = selectors.local_day_bounds(today, today, tz)
     rows = list(selectors.appointments_between(location=location, starts=starts, ends=ends))
     context = {"today_location": location, "today": today, "today_appointments": rows, **_payments_link(user)}
+    # Online bookings that matched an existing record without proof (issue 17): confirm who it is.
+    context["bookings_to_confirm"] = list(portal_booking.bookings_to_confirm(location=location)[:20])
     if not rows:
         # An empty Today (a Sunday, a quiet day) points to the next day with visits.
         upcoming = selectors.next_appointment_start(location=location, after=ends)
         context["next_day_with_visits"] = upcoming.astimezone(tz).date() if upcoming else None
     return context
+
+
+@login_required
+@require_POST
+def confirm_booking_identity(request, pk: int):
+    """The front desk checked with the patient, on the contact on file, that the booking is hers."""
+    _require_schedule_role(request)
+    booking = get_object_or_404(BookingRequest, appointment_id=pk)
+    if portal_booking.confirm_booking_identity(booking_request=booking, user=request.user):
+        messages.success(request, f"Appointment #{pk}: identity confirmed.")
+    return redirect("staff-home")
 
 
 @login_required

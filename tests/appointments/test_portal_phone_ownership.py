@@ -137,3 +137,18 @@ def test_a_second_booking_with_the_same_unproven_number_sends_no_second_request(
         client, portal_clinic, details=other_slot, consents=BOTH_BOXES, starts_at=SLOT + dt.timedelta(hours=1)
     )
     assert OutboundMessage.objects.filter(kind=Kind.OPT_IN_REQUEST).count() == 1
+
+
+def test_front_desk_sees_an_unproven_match_and_confirms_it(client, portal_clinic, frozen_now, staff_client):
+    PatientFactory(first_name="Dana", email="dana@example.com", mobile_phone=OWNER, date_of_birth=dt.date(1991, 6, 15))
+    book_through_portal(client, portal_clinic, consents=BOTH_BOXES)
+    desk = staff_client("front_desk")
+
+    home = desk.get("/staff/").text
+    assert "Online bookings to confirm (1)" in home and "Identity confirmed" in home
+    appointment = Appointment.objects.get()
+    desk.post(f"/staff/appointments/{appointment.pk}/identity-confirmed/")
+
+    booking = BookingRequest.objects.get()
+    assert booking.identity_confirmed_by == desk.user and booking.identity_confirmed_at is not None
+    assert "Online bookings to confirm" not in desk.get("/staff/").text
