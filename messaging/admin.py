@@ -1,7 +1,9 @@
 """Admin: read-only views of the outbox and inbound messages (changes go through the services)."""
 
+from django import forms
 from django.contrib import admin
 
+from messaging import templating
 from messaging.models import Campaign, Conversation, InboundMessage, MessageTemplate, OutboundMessage
 
 
@@ -36,9 +38,32 @@ class ConversationAdmin(ReadOnlyAdmin):
     exclude = ("phone", "phone_bidx")
 
 
+class MessageTemplateForm(forms.ModelForm):
+    """The same rules as the staff template editor (messaging.templating.validate_template):
+    placeholders the kind can fill, the wording carriers audit, no treatment names."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["kind", "body"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") and data.get("body"):
+            try:
+                templating.validate_template(data["body"].strip(), kind=data["kind"])
+            except templating.InvalidTemplate as exc:
+                self.add_error("body", str(exc))
+        return data
+
+
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
     list_display = ("kind", "updated_by", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Campaign)

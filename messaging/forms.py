@@ -59,7 +59,8 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Placeholders: "
         + ", ".join("{" + name + "}" for name in CAMPAIGN_PLACEHOLDERS)
-        + ". 'Reply STOP to opt out.' is added for you.",
+        + ". Name the clinic ({clinic_name}); 'Reply STOP to opt out.' is added for you. Treatment names only "
+        "when the audience is chosen by that treatment (Had this service).",
     )
     visited_within_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Visited within (days)")
     not_visited_for_days = forms.IntegerField(
@@ -86,6 +87,16 @@ class CampaignForm(forms.Form):
             allowed = ", ".join("{" + name + "}" for name in CAMPAIGN_PLACEHOLDERS)
             raise forms.ValidationError(f"A campaign cannot fill in {names}: use only {allowed}.")
         return body
+
+    def clean(self):
+        data = super().clean()
+        if data.get("body"):
+            service = data.get("service")
+            try:
+                templating.check_marketing_text(data["body"], audience_service=service.name if service else "")
+            except templating.InvalidTemplate as exc:
+                self.add_error("body", str(exc))
+        return data
 
     @classmethod
     def for_draft(cls, campaign, data=None):

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from messaging.models import Kind, MessageTemplate
 from patients.names import name_for_text
+from privacy import content
 
 OPT_OUT_HINT = "Reply STOP to opt out."
 
@@ -198,6 +199,45 @@ def validate_template(text: str, *, kind: str | None = None) -> None:
         raise InvalidTemplate(f"Write placeholders plainly, like {formatted[0]}: no ':' or '!' inside the braces.")
     if kind is not None:
         _check_kind_rules(text, names, Kind(kind))
+        if Kind(kind) != Kind.CAMPAIGN:
+            check_health_terms(text, kind=kind)
+
+
+def check_health_terms(text: str, *, kind: str, audience_service: str = "") -> None:
+    """No treatment or product names in message wording (DESIGN.md §5 "bodies carry the minimum"):
+    a reminder or confirmation read over someone's shoulder must not say what they have done.
+    Marketing may name the treatment its audience was chosen by (policy §3/§4: nothing beyond
+    what the selection already implies), never another one."""
+    allowed = audience_service if Kind(kind) == Kind.CAMPAIGN else ""
+    found = content.terms_outside(text, allowed_service=allowed)
+    if not found:
+        return
+    names = ", ".join(f"“{name}”" for name in found)
+    if Kind(kind) == Kind.CAMPAIGN and audience_service:
+        raise InvalidTemplate(
+            f"This campaign goes to patients who had {audience_service}: it may not name {names} "
+            "(a treatment they were not selected by)."
+        )
+    if Kind(kind) == Kind.CAMPAIGN:
+        raise InvalidTemplate(
+            f"Treatment names ({names}) may only go to an audience chosen by that treatment: pick it under "
+            "“Had this service”, or leave the name out."
+        )
+    raise InvalidTemplate(f"Message wording may not name treatments or products ({names}).")
+
+
+def check_marketing_text(text: str, *, audience_service: str = "") -> None:
+    """Every marketing text names the clinic and says how to opt out; treatment names only to an
+    audience chosen by that treatment (issue 17). `text` is the wording a manager typed."""
+    names_clinic = "clinic_name" in placeholders_in(text) or settings.CLINIC_NAME.casefold() in text.casefold()
+    if not names_clinic:
+        raise InvalidTemplate(
+            f"A marketing text must name the clinic: add {{clinic_name}} (it reads “{settings.CLINIC_NAME}”)."
+        )
+    check_health_terms(text, kind=Kind.CAMPAIGN, audience_service=audience_service)
+    rendered = render(Kind.CAMPAIGN, {"first_name": "Ana"}, template=text)
+    if "stop" not in rendered.casefold():
+        raise InvalidTemplate("A marketing text must say how to opt out (Reply STOP to opt out).")
 
 
 def placeholders_for(kind: str) -> dict[str, str]:

@@ -6,26 +6,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('appointments', '0002_audit_history_and_booking_request'),
+        ("appointments", "0002_audit_history_and_booking_request"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bookingrequest',
-            name='identity',
-            field=models.CharField(choices=[('new_patient', 'New patient record'), ('unproven_match', 'Matched an existing record (identity not proven)')], default='new_patient', max_length=16),
+            model_name="bookingrequest",
+            name="identity",
+            field=models.CharField(
+                choices=[
+                    ("new_patient", "New patient record"),
+                    ("unproven_match", "Matched an existing record (identity not proven)"),
+                ],
+                default="new_patient",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='bookingrequest',
-            name='identity_confirmed_at',
+            model_name="bookingrequest",
+            name="identity_confirmed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='bookingrequest',
-            name='identity_confirmed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="bookingrequest",
+            name="identity_confirmed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

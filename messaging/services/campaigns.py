@@ -34,10 +34,29 @@ def create_campaign(*, name: str, body: str, filters: dict, rate_per_minute: int
     )
 
 
+def audience_service_name(filters: dict) -> str:
+    """The service a campaign's audience was chosen by ("Had this service"), or ""."""
+    from appointments.models import Service
+
+    service_id = (filters or {}).get("service_id")
+    if not service_id:
+        return ""
+    return Service.objects.filter(pk=int(service_id)).values_list("name", flat=True).first() or ""
+
+
+def check_campaign_wording(body: str, filters: dict) -> None:
+    """The marketing rules (issue 17): placeholders a campaign can fill, the clinic's name, how to
+    opt out, and treatment names only to an audience chosen by that treatment. Raises
+    templating.InvalidTemplate with the reason. The staff form, the admin and this service all ask
+    it; schedule_campaign asks again, for drafts saved before a rule changed."""
+    templating.validate_template(body, kind=Kind.CAMPAIGN)
+    templating.check_marketing_text(body, audience_service=audience_service_name(filters))
+
+
 def _campaign_fields(*, name: str, body: str, filters: dict, rate_per_minute: int | None) -> dict:
     """A draft's editable fields, checked and tidied: the wording (campaign placeholders only), the
     audience filters that are set, the throttle (the clinic default when none is given)."""
-    templating.validate_template(body, kind=Kind.CAMPAIGN)
+    check_campaign_wording(body, filters)
     return {
         "name": name.strip()[:120],
         "body": body.strip(),
@@ -71,6 +90,10 @@ def schedule_campaign(*, campaign, user, start_at=None, patient_ids=None) -> int
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state != Campaign.State.DRAFT:
         raise CampaignError("This campaign was already scheduled or cancelled.")
+    try:
+        check_campaign_wording(campaign.body, campaign.filters)
+    except templating.InvalidTemplate as exc:
+        raise CampaignError(f"Edit the draft first: {exc}") from None
     audience = marketing_audience(campaign.filters)
     excluded = 0
     if patient_ids is not None:

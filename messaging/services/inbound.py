@@ -51,6 +51,7 @@ REVIEW_REASONS = {
 def _review_reason(handling: str, why: str) -> str:
     return REVIEW_REASONS[handling].format(why=why or "unclear wording")[:200]
 
+
 _FILE_INBOUND = """
     WITH conversation AS (
         INSERT INTO messaging_conversation AS c
