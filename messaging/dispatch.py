@@ -131,8 +131,8 @@ def _decide(row: OutboundMessage, consents, twilio: Recipient, now, disclosures:
             _suppress(row, reason, now, code="consent")
             return "suppressed"
     if row.kind not in QUIET_HOURS_EXEMPT_KINDS:
-        fallback = appointment.location.time_zone if appointment is not None else None
-        allowed = quiet_hours.next_allowed_time(row.to_phone, now, fallback)
+        # The stricter of the area code, the patient's address and the visit's location (issue 17).
+        allowed = quiet_hours.next_allowed_for_message(row, now)
         if allowed > now:
             row.next_attempt_at = allowed
             row.held_reason = "Quiet hours in the recipient's time zone"

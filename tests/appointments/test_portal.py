@@ -80,14 +80,15 @@ def test_full_flow_service_provider_time_details_consents_confirmation(client, p
     assert request_row.sms_transactional and not request_row.sms_marketing
     assert request_row.sms_phone == "+16195550134" and request_row.privacy_policy_version == "1"
     assert "Reply STOP to opt out" in request_row.transactional_disclosure and request_row.ip_address == "127.0.0.1"
-    # The ledger holds the transactional opt-in with the exact text shown; nothing for marketing.
+    # The ledger holds the transactional opt-in, pending until the number answers YES (nobody has
+    # shown yet that they own it), with the exact text shown; nothing for marketing.
     opt_in = SmsConsentEvent.objects.get(patient=patient)
-    assert (opt_in.purpose, opt_in.action, opt_in.source) == ("transactional", "opt_in", "portal_form")
+    assert (opt_in.purpose, opt_in.action, opt_in.source) == ("transactional", "pending", "portal_form")
     assert opt_in.disclosure_text == request_row.transactional_disclosure
     assert opt_in.disclosure_text in page
     assert PolicyAcceptance.objects.get(patient=patient).version.number == 1
-    # The double opt-in confirmation text is queued in the outbox.
-    assert OutboundMessage.objects.filter(patient=patient, kind="double_opt_in").exists()
+    # The one "Reply YES" request is queued in the outbox.
+    assert OutboundMessage.objects.filter(kind="opt_in_request").exists()
     # No PHI in the confirmation URL: only the signed appointment id.
     assert "Dana" not in done["Location"] and "example" not in done["Location"]
     confirmation = client.get(done["Location"])

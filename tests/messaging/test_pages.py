@@ -251,7 +251,7 @@ def marketing_patients():
 def create_campaign(client, **extra):
     client.post(
         reverse("messaging-campaign-new"),
-        {"name": "Summer glow", "body": "Hi {first_name}, 20% off facials this June!", **extra},
+        {"name": "Summer glow", "body": "{clinic_name}: Hi {first_name}, 20% off facials this June!", **extra},
     )
     return Campaign.objects.get()
 
@@ -286,7 +286,9 @@ def test_schedule_service_refuses_injected_ids_directly():
 
     opted, transactional_only, withdrawn = marketing_patients()
     user = UserFactory(role="manager")
-    campaign = campaigns.create_campaign(name="c", body="Hello {first_name}", filters={}, rate_per_minute=60, user=user)
+    campaign = campaigns.create_campaign(
+        name="c", body="{clinic_name}: Hello {first_name}", filters={}, rate_per_minute=60, user=user
+    )
     with pytest.raises(campaigns.CampaignError):
         campaigns.schedule_campaign(campaign=campaign, user=user, patient_ids=[transactional_only.pk])
     assert not OutboundMessage.objects.filter(campaign=campaign).exists()
@@ -349,7 +351,7 @@ def test_a_draft_can_be_deleted_but_a_scheduled_campaign_keeps_its_record(staff_
     client = staff_client("manager")
     sent = create_campaign(client)
     client.post(reverse("messaging-campaign", args=[sent.pk]), {})
-    client.post(reverse("messaging-campaign-new"), {"name": "Draft", "body": "Hi {first_name}!"})
+    client.post(reverse("messaging-campaign-new"), {"name": "Draft", "body": "{clinic_name}: Hi {first_name}!"})
     draft = Campaign.objects.get(state=Campaign.State.DRAFT)
 
     deleted = client.post(reverse("messaging-campaign", args=[draft.pk]), {"delete": "1"}, follow=True)
@@ -368,17 +370,20 @@ def test_a_draft_can_be_edited_and_a_scheduled_campaign_cannot(staff_client):
     form = client.get(url).content.decode()
     assert "Summer glow" in form and 'value="90"' in form  # what was saved is filled in
 
-    client.post(url, {"name": "Winter glow", "body": "Hi {first_name}, peels are 15% off!", "service": service.pk})
+    client.post(
+        url,
+        {"name": "Winter glow", "body": "{clinic_name}: Hi {first_name}, peels are 15% off!", "service": service.pk},
+    )
     refused = client.post(url, {"name": "Bad", "body": "Hi {first_name}, book: {manage_link}"})
 
     campaign.refresh_from_db()
-    assert (campaign.name, campaign.body) == ("Winter glow", "Hi {first_name}, peels are 15% off!")
+    assert (campaign.name, campaign.body) == ("Winter glow", "{clinic_name}: Hi {first_name}, peels are 15% off!")
     assert campaign.filters == {"service_id": service.pk}  # the cleared filter is gone
     assert "A campaign cannot fill in {manage_link}" in refused.content.decode()
     opt_in(PatientFactory().mobile_phone, "marketing")
-    client.post(url, {"name": "Winter glow", "body": "Hi {first_name}!"})  # everyone opted in
+    client.post(url, {"name": "Winter glow", "body": "{clinic_name}: Hi {first_name}!"})  # everyone opted in
     client.post(reverse("messaging-campaign", args=[campaign.pk]), {})
-    late = client.post(url, {"name": "Too late", "body": "Hi!"}, follow=True)
+    late = client.post(url, {"name": "Too late", "body": "{clinic_name}: Hi!"}, follow=True)
     assert "Only a draft can be edited" in late.content.decode()
     campaign.refresh_from_db()
     assert campaign.name == "Winter glow"
