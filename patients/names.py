@@ -26,10 +26,7 @@ def clean(raw: str) -> str:
 def is_plausible_name(raw: str, *, max_length: int = MAX_NAME_LENGTH, max_words: int = MAX_NAME_WORDS) -> bool:
     name = clean(raw)
     return (
-        bool(name)
-        and len(name) <= max_length
-        and len(name.split()) <= max_words
-        and _NAME.fullmatch(name) is not None
+        bool(name) and len(name) <= max_length and len(name.split()) <= max_words and _NAME.fullmatch(name) is not None
     )
 
 

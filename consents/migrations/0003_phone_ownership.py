@@ -9,67 +9,138 @@ import cinrella.crypto
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consents', '0002_consentsignature_consentrevocation_consenttemplate_and_more'),
-        ('patients', '0007_photo_consent_comes_from_consents'),
+        ("consents", "0002_consentsignature_consentrevocation_consenttemplate_and_more"),
+        ("patients", "0007_photo_consent_comes_from_consents"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='smsconsentevent',
-            name='asserted_by',
-            field=models.CharField(blank=True, choices=[('number', 'The number itself (a text from it)'), ('patient', 'The patient (portal, own record)'), ('web_visitor', 'A web visitor (not yet shown to own the number)'), ('staff', 'Staff, for the patient at the desk'), ('carrier', 'The carrier')], max_length=16),
+            model_name="smsconsentevent",
+            name="asserted_by",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("number", "The number itself (a text from it)"),
+                    ("patient", "The patient (portal, own record)"),
+                    ("web_visitor", "A web visitor (not yet shown to own the number)"),
+                    ("staff", "Staff, for the patient at the desk"),
+                    ("carrier", "The carrier"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='smsconsentevent',
-            name='verification',
-            field=models.CharField(blank=True, choices=[('inbound_text', 'Text received from the number'), ('sms_code', 'One-time code texted to the number and entered on the portal'), ('verified_record', 'Patient whose record holds this number, already verified'), ('signed_link', "Patient's own signed link (the number is not proven)"), ('in_person', 'Patient at the desk, in person (transactional only)'), ('carrier_report', 'Carrier error 21610 (STOP sent to the carrier)'), ('unverified', 'Not verified: waiting for a YES reply')], max_length=20),
+            model_name="smsconsentevent",
+            name="verification",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("inbound_text", "Text received from the number"),
+                    ("sms_code", "One-time code texted to the number and entered on the portal"),
+                    ("verified_record", "Patient whose record holds this number, already verified"),
+                    ("signed_link", "Patient's own signed link (the number is not proven)"),
+                    ("in_person", "Patient at the desk, in person (transactional only)"),
+                    ("carrier_report", "Carrier error 21610 (STOP sent to the carrier)"),
+                    ("unverified", "Not verified: waiting for a YES reply"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='smsconsentevent',
-            name='action',
-            field=models.CharField(choices=[('opt_in', 'Opted in'), ('opt_out', 'Opted out'), ('help', 'Asked for help'), ('pending', 'Opt-in requested (waiting for YES from the number)')], max_length=8),
+            model_name="smsconsentevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("opt_in", "Opted in"),
+                    ("opt_out", "Opted out"),
+                    ("help", "Asked for help"),
+                    ("pending", "Opt-in requested (waiting for YES from the number)"),
+                ],
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='smsconsentevent',
-            name='source',
-            field=models.CharField(choices=[('portal_form', 'Portal booking form'), ('portal_preferences', "Patient's preferences page"), ('staff_verbal', 'Recorded by staff (verbal)'), ('keyword', 'Keyword reply'), ('carrier_error', 'Carrier opt-out error'), ('free_text', 'Free-text revocation'), ('portal_code', 'Code texted to the number, entered on the portal')], max_length=24),
+            model_name="smsconsentevent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("portal_form", "Portal booking form"),
+                    ("portal_preferences", "Patient's preferences page"),
+                    ("staff_verbal", "Recorded by staff (verbal)"),
+                    ("keyword", "Keyword reply"),
+                    ("carrier_error", "Carrier opt-out error"),
+                    ("free_text", "Free-text revocation"),
+                    ("portal_code", "Code texted to the number, entered on the portal"),
+                ],
+                max_length=24,
+            ),
         ),
         migrations.CreateModel(
-            name='PhoneVerificationCode',
+            name="PhoneVerificationCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_bidx', models.CharField(max_length=64)),
-                ('code_hash', models.CharField(max_length=128)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone_bidx", models.CharField(max_length=64)),
+                ("code_hash", models.CharField(max_length=128)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PhoneVerification',
+            name="PhoneVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', cinrella.crypto.EncryptedCharField()),
-                ('phone_bidx', models.CharField(editable=False, max_length=64)),
-                ('method', models.CharField(choices=[('sms_code', 'Code texted to the number, entered on the portal'), ('reply_yes', 'YES replied from the number to an opt-in request')], max_length=12)),
-                ('verified_at', models.DateTimeField()),
-                ('inbound_message_sid', models.CharField(blank=True, max_length=64)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='phone_verifications', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone", cinrella.crypto.EncryptedCharField()),
+                ("phone_bidx", models.CharField(editable=False, max_length=64)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("sms_code", "Code texted to the number, entered on the portal"),
+                            ("reply_yes", "YES replied from the number to an opt-in request"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("verified_at", models.DateTimeField()),
+                ("inbound_message_sid", models.CharField(blank=True, max_length=64)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="phone_verifications",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['phone_bidx', 'patient'], name='phone_verification_lookup')],
+                "indexes": [models.Index(fields=["phone_bidx", "patient"], name="phone_verification_lookup")],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='phoneverification',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='ec5528328789e03a4af38f4eb3048a0fd24d35c1', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_6367a', table='consents_phoneverification', when='BEFORE')),
+            model_name="phoneverification",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="ec5528328789e03a4af38f4eb3048a0fd24d35c1",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_6367a",
+                    table="consents_phoneverification",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='phoneverificationcode',
-            index=models.Index(fields=['phone_bidx', '-created_at'], name='phone_code_recent'),
+            model_name="phoneverificationcode",
+            index=models.Index(fields=["phone_bidx", "-created_at"], name="phone_code_recent"),
         ),
     ]
