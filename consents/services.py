@@ -23,10 +23,11 @@ from consents.models import (
     ConsentTemplate,
     ConsentTemplateVersion,
     PhoneVerification,
+    PhoneVerificationCode,
     SmsConsentEvent,
     SmsPurpose,
 )
-from consents.signals import consent_revoked, sms_opt_in_recorded, sms_opt_in_requested
+from consents.signals import consent_revoked, phone_code_requested, sms_opt_in_recorded, sms_opt_in_requested
 
 
 class InvalidConsentPhone(ValueError):
@@ -379,6 +380,103 @@ def confirm_pending_opt_ins(*, phone: str, inbound_message_sid: str, body: str =
             inbound_message_sid=inbound_message_sid,
         )
     return events
+
+
+# --- a code texted to the number, entered on the portal ------------------------------------------
+
+PHONE_CODE_TTL = dt.timedelta(minutes=10)
+PHONE_CODE_MAX_ATTEMPTS = 5
+PHONE_CODE_MIN_SPACING = dt.timedelta(seconds=60)
+PHONE_CODES_PER_DAY = 5
+
+
+def _code_hash(code_id: int, code: str) -> str:
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("consents.phone-code", f"{code_id}:{code}", algorithm="sha256").hexdigest()
+
+
+@transaction.atomic
+def send_phone_code(*, patient) -> None:
+    """Text a 6-digit code to the patient's mobile so they can show, on the portal, that the number
+    is theirs. Never to a number that opted out (it would be a text after STOP); a minute apart and
+    five a day at most. Messaging queues the text (`phone_code_requested`)."""
+    import secrets
+
+    from django.conf import settings
+
+    phone = crypto.normalise_phone(patient.mobile_phone or "")
+    if phone is None:
+        raise InvalidConsentPhone("There is no valid mobile number on your record; call the clinic to add one.")
+    if selectors.sms_opted_out_of_everything(phone):
+        raise ConsentError(OPTED_OUT_MESSAGE.format(clinic_phone=settings.CLINIC_PHONE))
+    digest = crypto.blind_index("phone", phone)
+    now = timezone.now()
+    recent = PhoneVerificationCode.objects.filter(phone_bidx=digest, created_at__gte=now - dt.timedelta(days=1))
+    if recent.filter(created_at__gte=now - PHONE_CODE_MIN_SPACING).exists() or recent.count() >= PHONE_CODES_PER_DAY:
+        raise ConsentError("A code was sent a moment ago: wait a minute for it, or call the clinic.")
+    PhoneVerificationCode.objects.filter(phone_bidx=digest, patient=patient, used_at__isnull=True).update(
+        expires_at=now
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    row = PhoneVerificationCode.objects.create(
+        phone_bidx=digest, patient=patient, code_hash="-", created_at=now, expires_at=now + PHONE_CODE_TTL
+    )
+    row.code_hash = _code_hash(row.pk, code)
+    row.save(update_fields=["code_hash"])
+    body = (
+        f"{settings.CLINIC_NAME}: your code to confirm this number is {code}. It expires in 10 minutes. "
+        "Didn't ask? Ignore this text."
+    )
+    phone_code_requested.send(sender=PhoneVerificationCode, phone=phone, body=body, patient=patient, code_id=row.pk)
+
+
+@transaction.atomic
+def verify_phone_code(*, patient, code: str, request=None) -> OptInOutcome:
+    """The code texted to the number, typed on the portal: the patient holds the number
+    (`PhoneVerification`, method sms_code), and the number's pending opt-ins take effect, asserted
+    by the patient and verified by the code. Raises ConsentError for a wrong, used or expired code."""
+    from django.utils.crypto import constant_time_compare
+
+    phone = crypto.normalise_phone(patient.mobile_phone or "")
+    digest = crypto.blind_index("phone", phone) if phone else ""
+    row = (
+        PhoneVerificationCode.objects.select_for_update()
+        .filter(phone_bidx=digest, patient=patient, used_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    now = timezone.now()
+    if row is None or row.expires_at <= now or row.attempts >= PHONE_CODE_MAX_ATTEMPTS:
+        raise ConsentError("That code has expired: ask for a new one.")
+    if not constant_time_compare(row.code_hash, _code_hash(row.pk, (code or "").strip())):
+        PhoneVerificationCode.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
+        raise ConsentError("That code is not right: check the text and try again.")
+    PhoneVerificationCode.objects.filter(pk=row.pk).update(used_at=now)
+    PhoneVerification.objects.create(
+        phone=phone, phone_bidx=digest, patient=patient, method=PhoneVerification.Method.SMS_CODE, verified_at=now
+    )
+    outcome = OptInOutcome()
+    pending = [e for e in selectors.sms_states(phone).values() if e.action == SmsConsentEvent.Action.PENDING]
+    events = [
+        record_sms_consent_event(
+            phone=phone,
+            purpose=event.purpose,
+            action=SmsConsentEvent.Action.OPT_IN,
+            source=SmsConsentEvent.Source.PORTAL_CODE,
+            disclosure_text=event.disclosure_text,
+            disclosure_version=event.disclosure_version,
+            request=request,
+            patient=patient,
+            note=f"Confirms the pending opt-in of event #{event.pk}.",
+            asserted_by=SmsConsentEvent.AssertedBy.PATIENT,
+            verification=SmsConsentEvent.Verification.SMS_CODE,
+        )
+        for event in pending
+    ]
+    outcome.opted_in = [e.purpose for e in events]
+    _announce_opt_in(events, phone=phone, patient=patient)
+    return outcome
 
 
 def record_opt_out_from_reply(*, phone: str, inbound_message_sid: str, body: str, staff_user, patient_id=None):

@@ -11,10 +11,15 @@ ledger holds PENDING events. Same keyword arguments. Messaging queues the one "R
 texts from <clinic>" request (fixed wording, no free text) — nothing else may go to the number
 until YES comes back from it.
 
+`phone_code_requested`: a patient asked on the portal for a code to prove their number. Keyword
+arguments: `phone`, `body` (fixed wording with the code), `patient`, `code_id`. Messaging texts it
+at once (kind PHONE_CODE: allowed to a number with no consent yet, never after an opt-out).
+
 `consent_revoked`: a signed consent was revoked. Keyword arguments: `signature`, `revocation`."""
 
 from django.dispatch import Signal
 
 sms_opt_in_recorded = Signal()
 sms_opt_in_requested = Signal()
+phone_code_requested = Signal()
 consent_revoked = Signal()

@@ -26,4 +26,5 @@ urlpatterns = [
         name="consents-portal-revoke",
     ),
     path("book/preferences/<str:token>/", portal.sms_preferences, name="consents-sms-preferences"),
+    path("book/preferences/<str:token>/code/", portal.sms_phone_code, name="consents-sms-phone-code"),
 ]

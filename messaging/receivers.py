@@ -10,7 +10,7 @@ from appointments.signals import (
     appointment_rescheduled,
 )
 from consents.models import SmsPurpose
-from consents.signals import sms_opt_in_recorded, sms_opt_in_requested
+from consents.signals import phone_code_requested, sms_opt_in_recorded, sms_opt_in_requested
 from messaging.services import appointment_messages, notifications
 
 
@@ -52,3 +52,9 @@ def queue_opt_in_confirmation(sender, phone, purposes, events, patient=None, **k
 def queue_opt_in_request(sender, phone, purposes, events, patient=None, **kwargs):
     """A web form named a number nobody has shown to own: one "Reply YES" request, nothing else."""
     notifications.queue_opt_in_request(phone=phone, purposes=purposes, reference=f"consent-event:{events[0].pk}")
+
+
+@receiver(phone_code_requested, dispatch_uid="messaging.phone_code")
+def queue_phone_code(sender, phone, body, patient=None, code_id=None, **kwargs):
+    """The portal's number-confirmation code: fixed wording, sent at once."""
+    notifications.queue_phone_code(phone=phone, body=body, patient=patient, reference=f"phone-code:{code_id}")

@@ -70,6 +70,27 @@ def portal_revoke(request, token, signature_id):
     return redirect("consents-portal-list", token=token)
 
 
+@require_POST
+def sms_phone_code(request, token):
+    """Prove the number on file is yours: "Text me a code" sends one; typing it confirms the number
+    (and any opt-in waiting for YES takes effect). The service limits codes per number (a minute
+    apart, five a day) and tries per code (five)."""
+    patient = links.read_preferences_token(token)
+    try:
+        if "code" in request.POST:
+            outcome = services.verify_phone_code(patient=patient, code=request.POST.get("code", ""), request=request)
+            done = "Your number is confirmed."
+            if outcome.opted_in:
+                done += " The texts you asked for are on."
+            messages.success(request, done)
+        else:
+            services.send_phone_code(patient=patient)
+            messages.info(request, "We texted you a 6-digit code: type it below within 10 minutes.")
+    except (services.ConsentError, services.InvalidConsentPhone) as exc:
+        messages.error(request, str(exc))
+    return redirect("consents-sms-preferences", token=token)
+
+
 def sms_preferences(request, token):
     patient = links.read_preferences_token(token)
     phone = patient.mobile_phone or ""
@@ -102,5 +123,7 @@ def sms_preferences(request, token):
             "phone_ending": phone[-4:] if phone else "",
             "transactional_text": disclosures.transactional_disclosure(),
             "marketing_text": disclosures.marketing_disclosure(),
+            "verified": selectors.number_verified_for(phone, patient) if phone else False,
+            "token": token,
         },
     )

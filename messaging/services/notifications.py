@@ -63,6 +63,18 @@ def queue_opt_in_request(*, phone: str, purposes, reference: str) -> OutboundMes
     )
 
 
+def queue_phone_code(*, phone: str, body: str, reference: str, patient=None) -> OutboundMessage:
+    """The code a patient asked for on the portal to show the number is theirs (consents)."""
+    return queue_message(
+        to_phone=phone,
+        kind=Kind.PHONE_CODE,
+        idempotency_key=reference,
+        literal=body,
+        patient=patient,
+        send_now=True,
+    )
+
+
 def queue_pay_link(*, patient, link: str, amount_cents: int, currency: str = "usd", reference: str):
     amount = f"${amount_cents / 100:,.2f}" if currency.lower() == "usd" else f"{amount_cents / 100:,.2f} {currency}"
     return queue_message(

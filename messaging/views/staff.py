@@ -75,12 +75,23 @@ def roles_required(*roles):
 @roles_required(*INBOX_ROLES)
 def inbox(request):
     page = Paginator(selectors.inbox_conversations(), 50).get_page(request.GET.get("page"))
+    for convo in page:
+        convo.review_label = _review_label(convo.review_reason)
     flagged = Conversation.objects.filter(needs_review=True).count()
     return render(
         request,
         "messaging/inbox.html",
         {"page": page, "flagged": flagged, "unread_total": selectors.unread_total()},
     )
+
+
+def _review_label(reason: str) -> str:
+    """What a flagged conversation needs, in two words (the reason is the badge's title)."""
+    if reason.startswith("Replied CANCEL"):
+        return "Cancel request — review"
+    if reason.startswith("Might be an opt-out"):
+        return "Possible opt-out — review"
+    return "Revocation — review"
 
 
 def _quiet_hours_note(conversation):

@@ -96,3 +96,47 @@ def test_opt_out_from_the_preferences_page_is_honoured_even_for_an_unproven_numb
     )
     client.post(f"/book/preferences/{links.preferences_token(patient)}/", {})
     assert not sms_opted_in(patient.mobile_phone, SmsPurpose.TRANSACTIONAL)
+
+
+def test_a_code_texted_to_the_number_and_entered_on_the_portal_confirms_it_and_its_pending_opt_ins(client):
+    import re
+
+    from consents import links
+    from consents.models import PhoneVerification
+    from messaging import dispatch
+    from messaging.models import Kind, OutboundMessage
+
+    patient = PatientFactory(mobile_phone="+18585550168")
+    url = f"/book/preferences/{links.preferences_token(patient)}/"
+    client.post(url, {"transactional": "on", "marketing": "on"})
+    assert set(SmsConsentEvent.objects.values_list("action", flat=True)) == {"pending"}
+    assert "Confirm this number is yours" in client.get(url).text
+
+    client.post(url + "code/")
+    code_text = OutboundMessage.objects.get(kind=Kind.PHONE_CODE)
+    dispatch.run_once()
+    code_text.refresh_from_db()
+    assert code_text.status == "sent"  # a code the person asked for goes to a pending number
+    code = re.search(r"\b(\d{6})\b", code_text.body).group(1)
+
+    wrong = client.post(url + "code/", {"code": "000000" if code != "000000" else "111111"}, follow=True)
+    assert "not right" in wrong.text and not PhoneVerification.objects.exists()
+    done = client.post(url + "code/", {"code": code}, follow=True)
+
+    assert "Your number is confirmed" in done.text
+    assert PhoneVerification.objects.filter(patient=patient, method="sms_code").exists()
+    assert sms_opted_in(patient.mobile_phone, SmsPurpose.TRANSACTIONAL)
+    assert sms_opted_in(patient.mobile_phone, SmsPurpose.MARKETING)
+    event = SmsConsentEvent.objects.filter(action="opt_in").first()
+    assert (event.source, event.asserted_by, event.verification) == ("portal_code", "patient", "sms_code")
+    assert OutboundMessage.objects.filter(kind=Kind.MARKETING_CONFIRMATION).exists()
+
+
+def test_no_code_is_texted_to_a_number_that_opted_out():
+    patient = PatientFactory(mobile_phone="+18585550169")
+    for purpose in SmsPurpose:
+        services.record_sms_consent_event(
+            phone=patient.mobile_phone, purpose=purpose, action="opt_out", source="keyword"
+        )
+    with pytest.raises(services.ConsentError, match="Only the number itself"):
+        services.send_phone_code(patient=patient)

@@ -39,7 +39,7 @@ def test_inbox_lists_conversations_with_unread_counts_and_flags(staff_client, dj
         response = client.get(reverse("messaging-inbox"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "1 flagged revocation to review" in html
+    assert "1 flagged conversation to review" in html
     assert html.count("Revocation — review") == 1
     assert patients[1].full_name in html and '<span class="badge">2</span>' in html
 
