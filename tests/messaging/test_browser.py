@@ -25,7 +25,7 @@ def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, chrom
     for p in patients:
         opt_in(p.mobile_phone, SmsPurpose.MARKETING)
     campaign = campaigns.create_campaign(
-        name="Live", body="Hi {first_name}, new hours!", filters={}, rate_per_minute=600, user=manager
+        name="Live", body="{clinic_name}: Hi {first_name}, new hours!", filters={}, rate_per_minute=600, user=manager
     )
     campaigns.schedule_campaign(campaign=campaign, user=manager)
 
