@@ -174,11 +174,16 @@ def _is_holiday(state: str, day: dt.date) -> bool:
         return day in holidays.US(years=day.year)
 
 
+def federal_window() -> tuple[int, int]:
+    """Marketing's federal window; SMS_MARKETING_WINDOW exists so a test can send at any hour."""
+    return tuple(getattr(settings, "SMS_MARKETING_WINDOW", FEDERAL_WINDOW))
+
+
 def _marketing_window(state: str, day: dt.date) -> tuple[int, int] | None:
     """The window a state allows marketing on `day` (local date), or None for none that day."""
     rule = STATE_RULES.get(state)
     if rule is None:
-        return FEDERAL_WINDOW
+        return federal_window()
     if not rule.holidays and _is_holiday(state, day):
         return None
     weekday = day.weekday()
@@ -192,7 +197,7 @@ def _window_on(day: dt.date, states: set[str], marketing: bool) -> tuple[int, in
         s_start, s_end = window_for_state(state)
         start, end = max(start, s_start), min(end, s_end)
         if marketing:
-            window = _marketing_window(state, day) if state else FEDERAL_WINDOW
+            window = _marketing_window(state, day) if state else federal_window()
             if window is None:
                 return None
             start, end = max(start, window[0]), min(end, window[1])

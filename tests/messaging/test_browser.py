@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_campaign_progress_bar_updates_while_the_worker_sends(live_server, chromium, settings):
     settings.SMS_QUIET_HOURS = (0, 24)  # whatever the wall clock says, this test sends now
     settings.SMS_QUIET_HOURS_BY_STATE = {}
+    settings.SMS_MARKETING_WINDOW = (0, 24)  # and the federal marketing window too
     manager = UserFactory(role="manager")
     patients = PatientFactory.create_batch(3)
     for p in patients:
