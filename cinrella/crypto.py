@@ -5,7 +5,7 @@ the stored ciphertext when decryption fails (wrong or missing key), which would 
 if it were data and hide a key-management mistake. Our subclasses raise `DecryptionError` instead.
 Keys come from settings.FIELD_ENCRYPTION_KEY, newest first: new writes use the first key, reads
 try them all, so a key can be rotated by prepending a new one and re-saving rows
-(`python manage.py reencrypt_phi`).
+(`python manage.py rotate_keys`, which also covers encrypted files).
 
 Blind indexes: HMAC-SHA256 with BLIND_INDEX_KEY (never the encryption key) over a normalised
 value, so equality lookups work on data the database cannot read.
@@ -55,6 +55,28 @@ def encrypt_bytes(data: bytes) -> bytes:
 def decrypt_bytes(token: bytes) -> bytes:
     try:
         return crypter().decrypt(token)
+    except InvalidToken as exc:
+        raise DecryptionError("encrypted data could not be decrypted with the configured keys") from exc
+
+
+def primary_fernet() -> Fernet:
+    """The newest master key alone: what every new master-key token is written with."""
+    keys = settings.FIELD_ENCRYPTION_KEY
+    return Fernet(keys if isinstance(keys, str) else keys[0])
+
+
+def is_under_primary(token: bytes) -> bool:
+    try:
+        primary_fernet().decrypt(token)
+    except InvalidToken:
+        return False
+    return True
+
+
+def rotate_token(token: bytes) -> bytes:
+    """The same plaintext, re-encrypted under the newest master key (rotation)."""
+    try:
+        return crypter().rotate(token)
     except InvalidToken as exc:
         raise DecryptionError("encrypted data could not be decrypted with the configured keys") from exc
 

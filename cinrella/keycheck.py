@@ -41,7 +41,7 @@ CANARY_TABLE = "cinrella_keycanary"
 
 # A blind-index probe compares a stored digest with one computed from the decrypted value:
 # True (match), False (mismatch) or None (no data to compare). Apps list theirs in
-# `<app>/key_probes.py` as BLIND_INDEX_PROBES = [(label, callable), ...].
+# `<app>/key_hooks.py` as BLIND_INDEX_PROBES = [(label, callable), ...].
 BlindIndexProbe = tuple[str, Callable[[], bool | None]]
 
 
@@ -181,7 +181,7 @@ def _probe_encrypted_data(using: str) -> str | None:
 def blind_index_probes() -> list[BlindIndexProbe]:
     from cinrella.app_hooks import collect
 
-    return collect("key_probes", "BLIND_INDEX_PROBES")
+    return collect("key_hooks", "BLIND_INDEX_PROBES")
 
 
 def _check_blind_index_key(report: KeyReport, recorded: list, record: bool, using: str) -> None:

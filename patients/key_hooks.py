@@ -13,3 +13,15 @@ def newest_date_of_birth() -> bool | None:
 
 
 BLIND_INDEX_PROBES = [("patients_patient.dob_bidx", newest_date_of_birth)]
+
+
+def photo_files():
+    """Patient photos"""
+    from patients import photos
+    from patients.models import PatientPhoto
+
+    for storage_name in PatientPhoto.objects.order_by("pk").values_list("storage_name", flat=True).iterator():
+        yield photos.path_for(storage_name)
+
+
+ENCRYPTED_FILES = [photo_files]
