@@ -352,8 +352,12 @@ PUBLIC_BASE_URL = _require("PUBLIC_BASE_URL", "")
 SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
 SMS_MANAGE_LINK_URL = env.str("SMS_MANAGE_LINK_URL", default="")
 SMS_HTTP_TIMEOUT_SECONDS = env.float("SMS_HTTP_TIMEOUT_SECONDS", default=10)
-SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+# Transient failures (Twilio 5xx, 429, unreachable) are retried for this long from the first
+# attempt (rides out a long Twilio outage), with pauses from SMS_RETRY_BASE_SECONDS doubling up to
+# SMS_RETRY_MAX_DELAY_SECONDS (so texts go within that delay of the outage ending).
+SMS_RETRY_WINDOW_SECONDS = env.int("SMS_RETRY_WINDOW_SECONDS", default=3 * 3600)
 SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=30)
+SMS_RETRY_MAX_DELAY_SECONDS = env.int("SMS_RETRY_MAX_DELAY_SECONDS", default=300)
 SMS_SENDING_TIMEOUT_SECONDS = env.int("SMS_SENDING_TIMEOUT_SECONDS", default=120)
 SMS_QUIET_HOURS = (env.int("SMS_QUIET_HOURS_START", default=8), env.int("SMS_QUIET_HOURS_END", default=21))
 SMS_QUIET_HOURS_BY_STATE = {"FL": (8, 20), "OK": (8, 20)}

@@ -1,15 +1,23 @@
-"""The outbox worker: sends due messages exactly once (DESIGN.md §5).
+"""The outbox worker: sends due messages exactly once (DESIGN.md §5, §9 "Failure").
 
 One round:
-1. Reconcile rows left "sending" longer than SMS_SENDING_TIMEOUT_SECONDS (a worker died between
-   marking and recording the answer): the backend is asked whether it got the message; found →
-   "sent", not found → "unknown" for staff review. Never blindly resent.
-2. Claim due rows with SELECT … FOR UPDATE SKIP LOCKED (parallel workers take disjoint rows) and,
-   per row, at send time: appointment still on? consent for the purpose still current? quiet hours
-   in the recipient's zone? privacy gate? Rows that may go get their Disclosure rows (one INSERT
-   for the batch) and are marked "sending", and that is COMMITTED before any API call.
-3. Call the backend per row and record the answer: sent (+ provider sid), retry with exponential
-   backoff (5xx, 429, network), suppressed (21610 → carrier opt-out in the ledger), failed."""
+1. Resolve interrupted attempts (messaging/reconcile.py): rows left "sending" past
+   SMS_SENDING_TIMEOUT_SECONDS (a worker died) and rows whose last attempt got no answer are looked
+   up at the provider, each in its own savepoint: found → "sent", not found → queued again, several
+   → "unknown" for a manager. Never blindly resent, never matched on content alone.
+2. Claim due rows with SELECT … FOR UPDATE SKIP LOCKED (parallel workers take disjoint rows), at most
+   one per phone number and none for a number that already has a message in flight (that keeps a
+   number's in-flight window unique to one row, which is what reconciliation matches on). Per row,
+   at send time: appointment still on? consent for the purpose still current? quiet hours in the
+   recipient's zone? privacy gate? Rows that may go get their Disclosure rows (one INSERT for the
+   batch) and are marked "sending", and that is COMMITTED before any API call. A row that cannot be
+   read or decided (a key problem, a broken number) is set aside ("quarantined", with the reason)
+   and the others go on.
+3. Call the backend per row and record the answer: sent (+ provider sid); a transient failure
+   (5xx, 429, unreachable) waits and is retried with growing pauses for SMS_RETRY_WINDOW_SECONDS
+   from the first attempt; an attempt that may have reached the provider (no answer in time) is
+   looked up before anything is sent again; a refusal fails at once (21610 → carrier opt-out in the
+   ledger). Reasons are stored in words (messaging/provider_errors.py)."""
 
 from __future__ import annotations
 
@@ -18,12 +26,13 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from consents.models import SmsConsentEvent
-from messaging import quiet_hours
+from messaging import provider_errors, quiet_hours, reconcile
 from messaging.backends import BaseBackend, SmsSendError, get_backend
 from messaging.models import (
     CONSENT_EXEMPT_KINDS,
@@ -34,7 +43,7 @@ from messaging.models import (
     Purpose,
     Status,
 )
-from messaging.services.delivery import error_reason, record_carrier_opt_out
+from messaging.services.delivery import record_carrier_opt_out
 from privacy.gate import PolicyViolation, pending_disclosure, record_disclosures
 from privacy.models import Recipient
 from privacy.policy import Category
@@ -54,7 +63,8 @@ PRIVACY_PURPOSE = {
 }
 APPOINTMENT_BOUND_KINDS = frozenset({Kind.REMINDER, Kind.PRE_CARE, Kind.BOOKING_CONFIRMATION})
 BATCH_SIZE = 200
-LOOKUP_FIRST = "lookup-before-retry"
+# Two-int advisory lock keys: (this namespace, hash of a number's blind index) while claiming.
+NUMBER_LOCK_NAMESPACE = 0x736D73  # "sms"
 
 
 @dataclass
@@ -67,6 +77,9 @@ class RoundResult:
     cancelled: int = 0
     reconciled: int = 0
     unknown: int = 0
+    requeued: int = 0
+    released: int = 0
+    quarantined: int = 0
     details: list = field(default_factory=list)
 
     def total(self) -> int:
@@ -180,30 +193,81 @@ def _save_decisions(rows) -> None:
         )
 
 
+def _load_due(queryset, limit: int, now) -> tuple[list[OutboundMessage], int]:
+    """The batch's rows, decrypted. When one cannot be read (a key problem), read them one by one
+    and set aside the ones that fail: one bad row never blocks the rows behind it."""
+    related = queryset.select_related("patient", "appointment__location")
+    try:
+        return list(related[:limit]), 0
+    except DatabaseError:
+        raise
+    except Exception:  # noqa: BLE001 — per-row reading below says which row and why
+        ids = list(queryset.values_list("pk", flat=True)[:limit])
+    rows, bad = [], 0
+    for pk in ids:
+        try:
+            rows.append(related.get(pk=pk))
+        except DatabaseError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            reconcile.log_unexpected(pk, exc)
+            reconcile.set_aside(pk, reconcile.unreadable_reason(exc), now, code="unreadable")
+            bad += 1
+    return rows, bad
+
+
+def _one_per_free_number(rows: list[OutboundMessage]) -> list[OutboundMessage]:
+    """At most one row per number, and only numbers no other worker is claiming or has in flight.
+    The advisory locks (held until this claim commits) close the race between two workers that
+    each picked a different row to the same number."""
+    first: dict[str, OutboundMessage] = {}
+    for row in rows:
+        first.setdefault(row.to_bidx, row)
+    if not first:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT b FROM unnest(%s::text[]) AS b WHERE pg_try_advisory_xact_lock(%s, hashtext(b))",
+            [list(first), NUMBER_LOCK_NAMESPACE],
+        )
+        locked = {b for (b,) in cursor.fetchall()}
+    # A number another worker claimed and committed between our SELECT and our lock.
+    busy = set(reconcile.in_flight_numbers().filter(to_bidx__in=locked).values_list("to_bidx", flat=True))
+    return [row for bidx, row in first.items() if bidx in locked and bidx not in busy]
+
+
 def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], RoundResult]:
     """Claim due rows and decide each at send time; returns the rows marked 'sending' (committed)."""
     result = RoundResult()
     twilio = Recipient.objects.get(key="twilio")
     # The claim's lease runs on the real clock even when `now` (the decision time: consent, quiet
-    # hours) is given: send_claimed and reconcile_stuck measure the lease against the real clock,
+    # hours) is given: send_claimed and reconciliation measure the lease against the real clock,
     # and a lease stamped in the past would be handed back and claimed again, round after round.
     claimed_at = timezone.now()
     with transaction.atomic():
-        rows = list(
+        due = (
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("patient", "appointment__location")
-            .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:limit]
+            .filter(status=Status.PENDING, next_attempt_at__lte=now, unresolved_since__isnull=True)
+            .exclude(to_bidx__in=reconcile.in_flight_numbers())
+            .order_by("next_attempt_at", "id")
         )
+        rows, result.quarantined = _load_due(due, limit, now)
+        rows = _one_per_free_number(rows)
         consents = _current_consents([r for r in rows if r.kind not in CONSENT_EXEMPT_KINDS])
         to_send, others, disclosures = [], [], []
         for row in rows:
-            decision = _decide(row, consents, twilio, now, disclosures)
+            try:
+                decision = _decide(row, consents, twilio, now, disclosures)
+            except Exception as exc:  # noqa: BLE001 — e.g. a number no library can parse
+                reconcile.log_unexpected(row.pk, exc)
+                reconcile.set_aside(row.pk, reconcile.unreadable_reason(exc), now, code="undecidable")
+                result.quarantined += 1
+                continue
             if decision == "send":
-                row.lookup_first = row.held_reason == LOOKUP_FIRST
                 row.status = Status.SENDING
                 row.attempts += 1
                 row.claimed_at = claimed_at
+                row.first_attempt_at = row.first_attempt_at or claimed_at
                 row.held_reason = ""
                 to_send.append(row)
             else:
@@ -214,14 +278,21 @@ def claim_batch(now, limit: int = BATCH_SIZE) -> tuple[list[OutboundMessage], Ro
         record_disclosures(disclosures)
         if to_send:
             OutboundMessage.objects.filter(pk__in=[r.pk for r in to_send]).update(
-                status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=claimed_at, held_reason=""
+                status=Status.SENDING,
+                attempts=F("attempts") + 1,
+                claimed_at=claimed_at,
+                held_reason="",
+                first_attempt_at=Coalesce(F("first_attempt_at"), Value(claimed_at)),
             )
         _save_decisions(others)
     return to_send, result
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(settings.SMS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600))
+    """Pause after the n-th failed attempt: SMS_RETRY_BASE_SECONDS doubling, capped at
+    SMS_RETRY_MAX_DELAY_SECONDS (so texts go soon after an outage ends)."""
+    seconds = settings.SMS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, settings.SMS_RETRY_MAX_DELAY_SECONDS))
 
 
 RECORD_EVERY = 50
@@ -230,17 +301,38 @@ RECORD_EVERY = 50
 def _record_sent(sent: list[tuple[int, str]], now) -> None:
     """Record provider answers in one transaction (one commit per chunk, not per message).
     Only rows still 'sending' change status: a status callback that already arrived stays. If the
-    worker dies before this commits, the rows stay 'sending' and reconciliation looks them up."""
+    worker dies before this commits, the rows stay 'sending' and reconciliation looks them up.
+    Should the chunk's statement fail on a SID recorded elsewhere, the rows are recorded one by one
+    and the conflicting one is set aside: an answer is never lost for the others."""
     if not sent:
         return
+    try:
+        with transaction.atomic():
+            _record_sent_statements(sent, now)
+    except IntegrityError:
+        for pk, sid in sent:
+            try:
+                with transaction.atomic():
+                    _record_sent_statements([(pk, sid)], now)
+            except IntegrityError:
+                reconcile.set_aside(
+                    pk,
+                    "Set aside: the provider answered with a message id already recorded on another message. "
+                    "Check both in the log before resending.",
+                    now,
+                    code="duplicate-sid",
+                )
+
+
+def _record_sent_statements(sent: list[tuple[int, str]], now) -> None:
     table = OutboundMessage._meta.db_table
     values = ", ".join(["(%s::bigint, %s)"] * len(sent))
     pairs = [item for pair in sent for item in pair]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         # One statement for the chunk (a CASE per row through the ORM costs more than the send).
         cursor.execute(
             f"UPDATE {table} AS m SET status = %s, provider_sid = v.sid, sent_at = %s, status_updated_at = %s, "  # noqa: S608
-            f"error_code = '', error_reason = '' FROM (VALUES {values}) AS v(id, sid) "
+            f"error_code = '', error_reason = '', unresolved_since = NULL FROM (VALUES {values}) AS v(id, sid) "
             "WHERE m.id = v.id AND m.status IN (%s, %s)",
             [Status.SENT, now, now, *pairs, Status.SENDING, Status.UNKNOWN],
         )
@@ -254,32 +346,30 @@ def _record_sent(sent: list[tuple[int, str]], now) -> None:
 @transaction.atomic
 def _record_error(row: OutboundMessage, error: SmsSendError, now, result: RoundResult) -> None:
     code = error.code
-    update = {"error_code": code[:16], "error_reason": error_reason(code), "status_updated_at": now}
+    update = {"error_code": code[:16], "error_reason": error.reason, "status_updated_at": now}
     if code == "21610":
         record_carrier_opt_out(message=row)
         update["status"] = Status.SUPPRESSED
         result.suppressed += 1
-    elif error.transient and row.attempts < settings.SMS_MAX_ATTEMPTS:
+    elif error.kind == provider_errors.Kind.REFUSED:
+        update["status"] = Status.FAILED
+        result.failed += 1
+    elif error.kind == provider_errors.Kind.CHECK_THEN_RETRY:
+        # The provider may have it: the next round looks for it before anything is sent again.
+        update["status"] = Status.PENDING
+        update["unresolved_since"] = row.unresolved_since or row.claimed_at or now
+        update["next_attempt_at"] = now + backoff(row.attempts)
+        result.retried += 1
+    elif now - (row.first_attempt_at or now) < reconcile.window():
         update["status"] = Status.PENDING
         update["next_attempt_at"] = now + backoff(row.attempts)
         result.retried += 1
     else:
         update["status"] = Status.FAILED
-        if error.transient:
-            update["error_reason"] = f"{error_reason(code)} Gave up after {row.attempts} attempts."
+        waited = reconcile.duration(now - row.first_attempt_at)
+        update["error_reason"] = provider_errors.gave_up(code, waited=waited, http_status=error.http_status)
         result.failed += 1
-    if error.ambiguous:
-        # The provider may have the message: the next attempt looks it up before sending again.
-        update["held_reason"] = LOOKUP_FIRST
     OutboundMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(**update)
-
-
-def _already_at_provider(backend: BaseBackend, row: OutboundMessage):
-    since = (row.claimed_at or row.created_at) - dt.timedelta(minutes=5)
-    try:
-        return backend.lookup(reference=str(row.pk), to=row.to_phone, body=row.body, since=since)
-    except Exception:  # noqa: BLE001 — a failed lookup must not turn into a resend
-        raise SmsSendError("lookup", transient=True, ambiguous=True) from None
 
 
 def _release(ids) -> None:
@@ -300,10 +390,14 @@ def send_claimed(rows, backend: BaseBackend, result: RoundResult) -> None:
                 _release([r.pk for r in rows[index:]])
                 break
             try:
-                found = _already_at_provider(backend, row) if getattr(row, "lookup_first", False) else None
-                answer = found or backend.send(to=row.to_phone, body=row.body, reference=str(row.pk))
+                answer = backend.send(to=row.to_phone, body=row.body, reference=str(row.pk))
             except SmsSendError as error:
                 _record_error(row, error, now, result)
+                continue
+            except Exception:  # noqa: BLE001 — whatever broke, the provider may have the message
+                logger.exception("unexpected error sending outbox message #%s", row.pk)
+                unexpected = SmsSendError(provider_errors.UNEXPECTED, transient=True, ambiguous=True)
+                _record_error(row, unexpected, now, result)
                 continue
             answered.append((row.pk, answer.sid))
             result.sent += 1
@@ -315,49 +409,21 @@ def send_claimed(rows, backend: BaseBackend, result: RoundResult) -> None:
         _record_sent(answered, timezone.now())
 
 
-def reconcile_stuck(backend: BaseBackend, now, result: RoundResult) -> None:
-    """Rows left 'sending' by a worker that died: look them up, never resend blindly."""
-    cutoff = now - dt.timedelta(seconds=settings.SMS_SENDING_TIMEOUT_SECONDS)
-    with transaction.atomic():
-        stuck = list(
-            OutboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, claimed_at__lt=cutoff)
-            .order_by("claimed_at")[:BATCH_SIZE]
-        )
-        for row in stuck:
-            try:
-                found = _already_at_provider(backend, row)
-            except SmsSendError:
-                continue  # provider unreachable: try again next round
-            if found is not None:
-                row.status, row.provider_sid, row.sent_at = Status.SENT, found.sid, row.claimed_at
-                row.error_reason = "Reconciled after a worker interruption: the provider had the message."
-                result.reconciled += 1
-            else:
-                row.status = Status.UNKNOWN
-                row.error_reason = (
-                    "The worker stopped during the send and the provider has no record of it. "
-                    "Check with the patient before resending."
-                )
-                result.unknown += 1
-            row.status_updated_at = now
-            row.save(update_fields=["status", "provider_sid", "sent_at", "error_reason", "status_updated_at"])
-
-
 def run_once(*, backend: BaseBackend | None = None, now=None, max_messages: int | None = None) -> RoundResult:
-    """Send everything due now (in batches), after reconciling interrupted sends."""
+    """Send everything due now (in batches), after resolving interrupted attempts."""
     backend = backend or get_backend()
     result = RoundResult()
-    reconcile_stuck(backend, now or timezone.now(), result)
+    # Leases and waits are measured on the real clock, whatever `now` the decisions use.
+    reconcile.resolve_unresolved(backend, timezone.now(), result)
     handled = 0
     while max_messages is None or handled < max_messages:
         round_now = now or timezone.now()
         limit = BATCH_SIZE if max_messages is None else min(BATCH_SIZE, max_messages - handled)
         rows, batch = claim_batch(round_now, limit)
-        for name in ("suppressed", "held", "cancelled"):
+        for name in ("suppressed", "held", "cancelled", "quarantined"):
             setattr(result, name, getattr(result, name) + getattr(batch, name))
-        if not rows and not batch.total():
+        if not rows and not batch.total() and not batch.quarantined:
             break
         send_claimed(rows, backend, result)
-        handled += len(rows) + batch.total()
+        handled += len(rows) + batch.total() + batch.quarantined
     return result

@@ -68,6 +68,7 @@ class Status(models.TextChoices):
     SUPPRESSED = "suppressed", "Suppressed"
     CANCELLED = "cancelled", "Cancelled"
     UNKNOWN = "unknown", "Unknown — needs review"
+    QUARANTINED = "quarantined", "Set aside — needs attention"
 
 
 # Delivery progress only moves forward: a late "sent" never overwrites "delivered".
@@ -75,6 +76,7 @@ STATUS_RANK = {
     Status.PENDING: 0,
     Status.SENDING: 1,
     Status.UNKNOWN: 1,
+    Status.QUARANTINED: 1,
     Status.SENT: 2,
     Status.DELIVERED: 3,
     Status.FAILED: 3,
@@ -118,6 +120,12 @@ class OutboundMessage(models.Model):
     error_code = models.CharField(max_length=16, blank=True)
     error_reason = models.CharField(max_length=300, blank=True)
     held_reason = models.CharField(max_length=200, blank=True, help_text="Why the send waits (quiet hours).")
+    # Reliability (messaging/reconcile.py, docs/messaging.md "On call"): when the first send attempt
+    # began (transient failures are retried for SMS_RETRY_WINDOW_SECONDS from then), and when the
+    # attempt whose fate at the provider is not known yet began (a read timeout, a crash): the
+    # message is looked for at the provider from that moment before anything is sent again.
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    unresolved_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -128,6 +136,12 @@ class OutboundMessage(models.Model):
             models.Index(fields=["patient", "-created_at"], name="outbox_patient"),
             models.Index(fields=["appointment"], name="outbox_appointment"),
             models.Index(fields=["campaign", "status"], name="outbox_campaign"),
+            # Numbers with a message in flight (claimed, or a send whose fate is not known yet).
+            models.Index(
+                fields=["to_bidx"],
+                condition=Q(status="sending") | Q(status="pending", unresolved_since__isnull=False),
+                name="outbox_in_flight",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -189,6 +203,8 @@ class InboundMessage(models.Model):
         "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_inbound"
     )
     handling = models.CharField(max_length=16, choices=Handling.choices)
+    # MMS: how many pictures came with the text (Twilio's NumMedia). The media are not fetched.
+    media_count = models.PositiveSmallIntegerField(default=0, db_default=0)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

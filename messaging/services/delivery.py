@@ -9,6 +9,7 @@ from django.utils import timezone
 from consents.models import SmsConsentEvent, SmsPurpose
 from consents.selectors import latest_sms_consents
 from consents.services import record_sms_consent_events
+from messaging import provider_errors
 from messaging.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -29,30 +30,10 @@ TWILIO_STATUS = {
     "canceled": Status.CANCELLED,
 }
 
-ERROR_REASONS = {
-    "21211": "The number is not a valid phone number.",
-    "21408": "Sending to this region is not enabled.",
-    "21610": "The recipient replied STOP to our number; the carrier blocks further messages (opt-out recorded).",
-    "21614": "The number is not a mobile number.",
-    "30003": "Unreachable handset: the phone is switched off or out of coverage.",
-    "30004": "Message blocked by the recipient or their carrier.",
-    "30005": "Unknown handset: the number does not exist or is no longer in service.",
-    "30006": "Landline or unreachable carrier: this number cannot receive texts.",
-    "30007": "Filtered by the carrier as spam or unregistered traffic.",
-    "30008": "Unknown delivery error reported by the carrier.",
-    "429": "Provider rate limit; retried later.",
-    "timeout": "The provider did not answer in time; retried later.",
-    "network": "Could not reach the provider; retried later.",
-}
-
 
 def error_reason(code: str) -> str:
-    code = str(code or "")
-    if code in ERROR_REASONS:
-        return ERROR_REASONS[code]
-    if code.startswith("5") and len(code) == 3:
-        return "The provider had a server error; retried later."
-    return f"The provider refused the message (error {code})." if code else "Unknown error."
+    """Words for a provider error code (messaging/provider_errors.py holds the table)."""
+    return provider_errors.reason(code)
 
 
 def record_carrier_opt_out(*, message: OutboundMessage) -> None:
@@ -85,10 +66,12 @@ def record_delivery_status(
     new_status = TWILIO_STATUS.get((provider_status or "").lower())
     row = OutboundMessage.objects.select_for_update().filter(provider_sid=message_sid).first()
     if row is None and reference.isdigit():
+        # Our row id in the callback URL: the one identifier Twilio carries for us. It settles a
+        # row whose send answer was lost (crash), also one since queued again or set aside: Twilio
+        # calling back about it proves one of its attempts went out.
         row = (
             OutboundMessage.objects.select_for_update()
-            .filter(pk=int(reference), provider_sid="")
-            .exclude(status=Status.PENDING)
+            .filter(pk=int(reference), provider_sid="", attempts__gt=0)
             .first()
         )
     if row is None or new_status is None:
@@ -104,7 +87,8 @@ def record_delivery_status(
         fields.add("sent_at")
     if row.status not in FINAL_STATUSES and STATUS_RANK[new_status] > STATUS_RANK[row.status]:
         row.status = new_status
-        fields.add("status")
+        row.unresolved_since = None
+        fields |= {"status", "unresolved_since"}
         if new_status == Status.FAILED and error_code:
             row.error_code = str(error_code)[:16]
             row.error_reason = error_reason(error_code)

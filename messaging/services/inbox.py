@@ -79,11 +79,17 @@ def staff_reply(*, conversation: Conversation, text: str, user) -> OutboundMessa
 
 @transaction.atomic
 def retry_unknown(*, message: OutboundMessage, user) -> None:
-    """Staff checked an 'unknown' message (the worker stopped mid-send and the provider has no
-    record of it) and asks for it to be sent."""
-    OutboundMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+    """A manager checked a message set aside for a person ("unknown": whether it went out could not
+    be settled; "quarantined": it could not be read or recorded) and asks for it to be sent. It
+    goes through the worker again: consent, quiet hours and the privacy gate apply, and a fresh
+    retry window starts."""
+    OutboundMessage.objects.filter(pk=message.pk, status__in=[Status.UNKNOWN, Status.QUARANTINED]).update(
         status=Status.PENDING,
         next_attempt_at=timezone.now(),
+        unresolved_since=None,
+        first_attempt_at=None,
+        claimed_at=None,
+        error_code="",
         error_reason=f"Resend approved by staff user #{user.pk}",
         status_updated_at=timezone.now(),
     )

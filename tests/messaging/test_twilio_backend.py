@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from consents.models import SmsConsentEvent
 from messaging import dispatch
@@ -11,32 +12,16 @@ from messaging.backends import SmsSendError, TwilioBackend
 from messaging.models import Kind, OutboundMessage, Status
 from messaging.services import outbox
 from tests.factories import PatientFactory
+from tests.messaging.conftest import ACCOUNT, SERVICE
 from tests.messaging.factories import opt_in
-from tests.messaging.twilio_server import FakeTwilio
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNT = "AC" + "1" * 32
-SERVICE = "MG" + "2" * 32
 
 
 @pytest.fixture(autouse=True)
 def daytime():
     with time_machine.travel(dt.datetime(2026, 6, 10, 19, 0, tzinfo=dt.UTC), tick=True):
         yield
-
-
-@pytest.fixture
-def twilio(settings):
-    with FakeTwilio() as fake:
-        settings.SMS_BACKEND = "messaging.backends.TwilioBackend"
-        settings.TWILIO_ACCOUNT_SID = ACCOUNT
-        settings.TWILIO_AUTH_TOKEN = "secret-token"
-        settings.TWILIO_MESSAGING_SERVICE_SID = SERVICE
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.PUBLIC_BASE_URL = "https://app.example.test"
-        settings.SMS_HTTP_TIMEOUT_SECONDS = 2
-        yield fake
 
 
 def test_send_posts_to_the_messages_api_with_service_sid_callback_and_auth(twilio):
@@ -99,18 +84,20 @@ def test_worker_sends_through_twilio_and_stores_the_sid(twilio):
     assert twilio.requests[0]["form"]["Body"] == "Hi Reply STOP to opt out."
 
 
-def test_lookup_finds_a_message_the_provider_already_has(twilio):
+def test_find_sent_lists_our_messages_to_the_number_since_the_attempt_began(twilio):
     backend = TwilioBackend()
-    sent = backend.send(to="+16195550142", body="Exactly this", reference="9")
-    found = backend.lookup(
-        reference="9", to="+16195550142", body="Exactly this", since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    )
-    assert found is not None and found.sid == sent.sid
+    earlier = backend.send(to="+16195550142", body="Exactly this", reference="8")
+    since = timezone.now()
+    with time_machine.travel(since + dt.timedelta(seconds=2)):
+        sent = backend.send(to="+16195550142", body="Exactly this", reference="9")
+        backend.send(to="+16195550142", body="Other words", reference="10")
+        backend.send(to="+16195550199", body="Exactly this", reference="11")
+
+    found = backend.find_sent(reference="9", to="+16195550142", body="Exactly this", since=since)
+
+    assert [m.sid for m in found] == [sent.sid]  # not the earlier one, another text or another number
+    assert earlier.sid != sent.sid
     assert twilio.requests[-1]["method"] == "GET" and twilio.requests[-1]["query"]["To"] == "+16195550142"
-    assert (
-        backend.lookup(reference="9", to="+16195550142", body="Other", since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-        is None
-    )
 
 
 def test_unreachable_provider_is_a_transient_error(settings, twilio):

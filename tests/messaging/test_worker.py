@@ -212,7 +212,9 @@ def test_worker_killed_after_the_provider_accepted_does_not_send_again_on_restar
     assert len(backends.outbox) == 1
 
 
-def test_worker_killed_before_the_call_marks_unknown_for_review_not_resent():
+def test_worker_killed_before_the_call_is_sent_once_after_checking_the_provider_never_got_it():
+    # Issue 17 point 10: a claimed message the provider never received is queued again by the
+    # worker itself, not left "unknown" for a manager to resend by hand.
     patient = PatientFactory()
     opt_in(patient.mobile_phone)
     row = queue(patient)
@@ -221,8 +223,9 @@ def test_worker_killed_before_the_call_marks_unknown_for_review_not_resent():
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=3), tick=False):
         result = dispatch.run_once()
     row.refresh_from_db()
-    assert result.unknown == 1 and row.status == Status.UNKNOWN and "Check with the patient" in row.error_reason
-    assert backends.outbox == []
+    assert (result.requeued, result.sent, result.unknown) == (1, 1, 0)
+    assert row.status == Status.SENT and row.attempts == 2
+    assert [m.reference for m in backends.outbox] == [str(row.pk)]
 
 
 def test_status_callback_reconciles_a_row_whose_send_answer_was_lost():

@@ -1,4 +1,4 @@
-"""`manage.py send_due_messages`: one worker round (cron/systemd timer, or `make run` every 15 s)."""
+"""`manage.py send_due_messages`: one worker round (run by `run_periodic` every 15 s)."""
 
 from django.core.management.base import BaseCommand
 
@@ -13,9 +13,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, max=None, **options):  # noqa: A002 — argparse dest
         result = run_once(max_messages=max)
-        if options["verbosity"] >= 1 and (result.total() or result.reconciled or result.unknown):
+        settled = result.reconciled + result.requeued + result.unknown + result.quarantined
+        if options["verbosity"] >= 1 and (result.total() or settled):
             self.stdout.write(
                 f"sent {result.sent}, suppressed {result.suppressed}, failed {result.failed}, "
                 f"retrying {result.retried}, held (quiet hours) {result.held}, cancelled {result.cancelled}, "
-                f"reconciled {result.reconciled}, unknown {result.unknown}"
+                f"interrupted sends: found at the provider {result.reconciled}, queued again {result.requeued}, "
+                f"unknown {result.unknown}; set aside {result.quarantined}"
             )
