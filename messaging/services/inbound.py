@@ -69,9 +69,10 @@ _FILE_INBOUND = """
         RETURNING id, patient_id
     )
     INSERT INTO messaging_inboundmessage
-        (message_sid, from_phone, from_bidx, to_phone, body, conversation_id, patient_id, handling, received_at)
+        (message_sid, from_phone, from_bidx, to_phone, body, conversation_id, patient_id, handling, received_at,
+         media_count)
     SELECT %(sid)s, %(from_phone)s, %(digest)s, %(to_phone)s, %(body)s, conversation.id, conversation.patient_id,
-           %(handling)s, %(now)s
+           %(handling)s, %(now)s, %(media_count)s
     FROM conversation
     RETURNING id, conversation_id, patient_id
 """
@@ -82,7 +83,15 @@ def _encrypted(model, field: str, value: str):
 
 
 def _file_inbound(
-    *, message_sid: str, e164: str, digest: str, to_phone: str, body: str, handling: str, reason: str = ""
+    *,
+    message_sid: str,
+    e164: str,
+    digest: str,
+    to_phone: str,
+    body: str,
+    handling: str,
+    reason: str = "",
+    media_count: int = 0,
 ):
     """Create or update the thread with this phone and write the inbound row, in one statement.
 
@@ -114,6 +123,7 @@ def _file_inbound(
         "to_phone": to_phone,
         "body": _encrypted(InboundMessage, "body", body),
         "handling": handling,
+        "media_count": media_count,
     }
     # The sub-select's own placeholders are positional; name them so both kinds don't mix.
     for index, value in enumerate(patient_id_params):
@@ -133,6 +143,7 @@ def _file_inbound(
         patient_id=patient_id,
         handling=handling,
         received_at=now,
+        media_count=media_count,
     )
     inbound._state.adding = False
     inbound._state.db = connection.alias
@@ -346,13 +357,20 @@ HANDLING_OF_ACTION = {
 PROVIDER_ACTIONS = {"STOP": replies.Action.OPT_OUT, "START": replies.Action.OPT_IN, "HELP": replies.Action.HELP}
 
 
-def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str = ""):
+def receive_inbound(
+    *, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str = "", media_count: int = 0
+):
     """Handle one inbound SMS (already signature-checked). Idempotent on MessageSid: a retried
     webhook hits the unique constraint, its whole transaction rolls back, and the first row is
     returned."""
     try:
         return _receive_inbound(
-            message_sid=message_sid, from_phone=from_phone, to_phone=to_phone, body=body, opt_out_type=opt_out_type
+            message_sid=message_sid,
+            from_phone=from_phone,
+            to_phone=to_phone,
+            body=body,
+            opt_out_type=opt_out_type,
+            media_count=media_count,
         )
     except IntegrityError:
         existing = InboundMessage.objects.filter(message_sid=message_sid).first()
@@ -361,14 +379,23 @@ def receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: s
         return existing
 
 
-def _receive_inbound(*, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str):
+def _receive_inbound(
+    *, message_sid: str, from_phone: str, to_phone: str, body: str, opt_out_type: str, media_count: int
+):
     e164 = crypto.normalise_phone(from_phone)
     # A short code or a sender we cannot key in the ledger: staff read it, nothing automatic.
     reading = replies.read(body) if e164 else replies.Reading(replies.Intent.OTHER)
     provider_action = PROVIDER_ACTIONS.get((opt_out_type or "").upper()) if e164 else None
     e164 = e164 or from_phone.strip()
     digest = crypto.blind_index("phone", e164)
-    filing = {"message_sid": message_sid, "e164": e164, "digest": digest, "to_phone": to_phone, "body": body}
+    filing = {
+        "message_sid": message_sid,
+        "e164": e164,
+        "digest": digest,
+        "to_phone": to_phone,
+        "body": body,
+        "media_count": media_count,
+    }
     if provider_action is None and reading.intent in (replies.Intent.OTHER, replies.Intent.UNSURE_OPT_OUT):
         # For the staff inbox (flagged when it might be an opt-out), nothing else to write: the one
         # statement is atomic on its own (a savepoint inside a caller's transaction, so a

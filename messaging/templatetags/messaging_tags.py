@@ -23,7 +23,14 @@ def phone(value: str) -> str:
 
 @register.filter
 def status_class(status: str) -> str:
-    return {"delivered": "ok", "sent": "ok", "failed": "bad", "suppressed": "bad", "unknown": "bad"}.get(status, "")
+    return {
+        "delivered": "ok",
+        "sent": "ok",
+        "failed": "bad",
+        "suppressed": "bad",
+        "unknown": "bad",
+        "quarantined": "bad",
+    }.get(status, "")
 
 
 # Stored times are UTC; staff read them in the clinic's time zone, as on the patient pages.

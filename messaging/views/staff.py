@@ -53,6 +53,13 @@ from messaging.views import webhooks
 
 INBOX_ROLES = (Role.FRONT_DESK, Role.MANAGER)
 LOG_ROLES = (Role.FRONT_DESK, Role.MANAGER, Role.PROVIDER)
+# Sending again a message set aside for a person (unknown / quarantined): a manager's decision.
+RESEND_ROLES = (Role.MANAGER,)
+
+
+def may_resend(user) -> bool:
+    """The one answer for the resend view and for whether its buttons are shown."""
+    return user.is_superuser or has_role(user, *RESEND_ROLES)
 
 
 def roles_required(*roles):
@@ -181,7 +188,8 @@ def mark_reviewed(request, pk):
 
 def _log_page(request, queryset, title, **extra):
     page = Paginator(queryset.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
-    return render(request, "messaging/log.html", {"page": page, "title": title, **extra})
+    context = {"page": page, "title": title, "can_resend": may_resend(request.user), **extra}
+    return render(request, "messaging/log.html", context)
 
 
 @roles_required(*LOG_ROLES)
@@ -210,11 +218,13 @@ def appointment_log(request, appointment_id):
 
 
 @require_POST
-@roles_required(Role.MANAGER)
+@roles_required(*RESEND_ROLES)
 def resend_unknown(request, pk):
-    row = get_object_or_404(OutboundMessage, pk=pk, status=Status.UNKNOWN)
+    row = get_object_or_404(
+        OutboundMessage.objects.only("pk", "status"), pk=pk, status__in=[Status.UNKNOWN, Status.QUARANTINED]
+    )
     retry_unknown(message=row, user=request.user)
-    messages.success(request, f"Message #{row.pk} will be sent again.")
+    messages.success(request, f"Message #{row.pk} will be sent again (consent and quiet hours still apply).")
     return redirect("messaging-log")
 
 

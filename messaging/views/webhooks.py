@@ -54,9 +54,15 @@ def twilio_inbound(request):
         to_phone=request.POST.get("To", ""),
         body=request.POST.get("Body", "")[:1600],
         opt_out_type=request.POST.get("OptOutType", ""),
+        media_count=_media_count(request.POST.get("NumMedia", "")),
     )
     # Replies go through the outbox (recorded, gated), not TwiML.
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+def _media_count(value: str) -> int:
+    """Twilio's NumMedia (0–10 pictures on an MMS). The media stay at Twilio: never fetched."""
+    return min(int(value), 10) if value.isdigit() else 0
 
 
 @csrf_exempt

@@ -164,6 +164,45 @@ def test_patient_and_appointment_logs_show_status_and_failure_reasons(staff_clie
     assert client.get(reverse("messaging-patient-log", args=[999999])).status_code == 404
 
 
+def set_aside(key, status, reason):
+    patient = PatientFactory()
+    row = outbox.queue_message(
+        to_phone=patient.mobile_phone, kind=Kind.STAFF_REPLY, idempotency_key=key, literal="x", patient=patient
+    )
+    OutboundMessage.objects.filter(pk=row.pk).update(status=status, attempts=1, error_reason=reason)
+    return row
+
+
+def set_aside_messages():
+    return (
+        set_aside("u", Status.UNKNOWN, "Check with the patient before resending."),
+        set_aside("q", Status.QUARANTINED, "Set aside: cannot be decrypted (FIELD_ENCRYPTION_KEYS)."),
+    )
+
+
+def test_observed_front_desk_no_longer_sees_resend_buttons_that_answer_403(staff_client):
+    # Issue 17 point 10: "front desk sees those buttons and gets 403".
+    unknown = set_aside("u", Status.UNKNOWN, "Check with the patient before resending.")
+    client = staff_client("front_desk")
+    html = client.get(reverse("messaging-log")).content.decode()
+    assert "Check with the patient before resending." in html  # the status and reason are shown
+    assert "Resend after checking" not in html and "Send again" not in html
+    assert client.post(reverse("messaging-resend", args=[unknown.pk])).status_code == 403
+
+
+def test_manager_resends_an_unknown_and_a_set_aside_message_after_checking(staff_client):
+    unknown, quarantined = set_aside_messages()
+    client = staff_client("manager")
+    html = client.get(reverse("messaging-log")).content.decode()
+    assert "Resend after checking" in html and "Send again" in html
+    assert "Set aside — needs attention" in html
+    for row in (unknown, quarantined):
+        response = client.post(reverse("messaging-resend", args=[row.pk]))
+        assert response.status_code == 302
+        row.refresh_from_db()
+        assert row.status == Status.PENDING and row.error_reason.startswith("Resend approved by staff user")
+
+
 def test_manager_edits_a_template_and_unknown_placeholders_are_refused(staff_client):
     client = staff_client("manager")
     url = reverse("messaging-template-edit", args=["reminder"])

@@ -459,3 +459,25 @@ def test_with_database_tasks_a_rolled_back_reply_leaves_no_task(settings):
         receive_inbound(message_sid="SMrb", from_phone=PHONE, to_phone="+18582560289", body="HELP")
         raise RuntimeError("the caller's transaction fails")
     assert not DBTaskResult.objects.exists() and not OutboundMessage.objects.exists()
+
+
+# --- picture messages (issue 17 point 11) -------------------------------------------------------
+
+
+def test_observed_a_picture_message_no_longer_shows_as_empty(client, staff_client):
+    # Issue 17: "picture messages (MMS) show as empty". The count is kept; the media are not fetched.
+    response = inbound(
+        client, "", NumMedia="2", MediaUrl0="https://api.twilio.com/x/Media/ME1", MediaContentType0="image/jpeg"
+    )
+    assert response.status_code == 200
+    message = InboundMessage.objects.get()
+    assert message.media_count == 2 and message.body == ""
+    page = staff_client("front_desk").get(reverse("messaging-conversation", args=[message.conversation_id])).text
+    assert "Picture message · 2 pictures (not shown here)" in page
+    assert "api.twilio.com" not in page
+
+
+def test_a_picture_with_words_keeps_both_and_a_keyword_still_counts(client):
+    inbound(client, "STOP", NumMedia="1")
+    message = InboundMessage.objects.get()
+    assert message.media_count == 1 and message.handling == InboundMessage.Handling.OPT_OUT
