@@ -9,7 +9,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 
 from cinrella import periodic
@@ -35,9 +35,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--once", action="store_true", help="Run every job once (unless running elsewhere) and exit."
         )
+        parser.add_argument(
+            "--job", action="append", default=[], help="Only this job (its command, as listed); may be repeated."
+        )
 
-    def handle(self, *args, once=False, **options):
-        jobs = configured_jobs()
+    def handle(self, *args, once=False, job=(), **options):
+        jobs = [j for j in configured_jobs() if not job or j.command in job]
+        if job and len(jobs) != len(set(job)):
+            raise CommandError(f"Unknown job; the jobs are: {', '.join(j.command for j in configured_jobs())}")
         outage = OutageLog("periodic jobs")
         heartbeat = HeartbeatThread(Heartbeat.Process.PERIODIC, process_instance("periodic"), outage=outage)
         heartbeat.beat_once()
