@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "checkout",
     "privacy",
     "compliance",
+    "operations",
 ]
 
 MIDDLEWARE = [

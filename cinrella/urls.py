@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("checkout.urls")),
     path("", include("privacy.urls")),
     path("", include("compliance.urls")),
+    path("", include("operations.urls")),
 ]
